@@ -1,0 +1,201 @@
+"""``make run``: both services on SQLite, a demo enterprise and instance, one real sync.
+
+Starts cloud_api and ghes_agent as uvicorn processes on 127.0.0.1, creates the demo
+enterprise with the cloud accounts of ``demo/cloud_accounts.json``, connects the demo GHES
+instance (users from ``demo/all_users.csv``), triggers a sync through ``POST /sync/trigger``
+and prints the consumed-license figure read from ``GET /enterprise/licenses``. Then it keeps
+both services running until Ctrl-C (or exits at once with ``--no-wait``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "demo"
+HOST = "127.0.0.1"
+HOSTNAME = "ghes.acme.example"
+
+
+def free_port(preferred: int) -> int:
+    for port in (preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind((HOST, port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+def start(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", HOST]
+    command += ["--port", str(port), "--log-level", "warning"]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url} exited early; its log:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not become healthy within 60 s; see {log}")
+
+
+def call(method: str, url: str, token: str, body: Any = None) -> Any:
+    response = httpx.request(
+        method, url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    if response.is_error:
+        raise SystemExit(f"{method} {url} answered {response.status_code}: {response.text}")
+    return response.json()
+
+
+def set_up_cloud(cloud: str, admin: str) -> tuple[str, str]:
+    enterprise = {"slug": "acme", "name": "Acme Corp", "seats_purchased": 15}
+    owner = call("POST", f"{cloud}/admin/enterprises", admin, enterprise)["owner_token"]
+    accounts = json.loads((DEMO / "cloud_accounts.json").read_text())
+    call("PUT", f"{cloud}/enterprises/acme/accounts", owner, accounts)
+    instance = call(
+        "POST", f"{cloud}/enterprises/acme/server-instances", owner, {"hostname": HOSTNAME}
+    )
+    return owner, instance["instance_token"]
+
+
+def sync(agent: str, admin: str) -> dict[str, Any]:
+    run = call("POST", f"{agent}/sync/trigger", admin)
+    deadline = time.monotonic() + 120
+    while run["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        run = call("GET", f"{agent}/sync/runs/{run['id']}", admin)
+    if run["status"] != "succeeded":
+        raise SystemExit(f"the sync did not succeed: {run}")
+    result: dict[str, Any] = run
+    return result
+
+
+def report(licenses: dict[str, Any], run: dict[str, Any]) -> None:
+    breakdown = licenses["breakdown"]
+    print(
+        f"\nSync {run['id']}: {run['users_sent']} users sent, "
+        f"{run['suspended_excluded']} suspended left out, sequence {run['sequence']}."
+    )
+    print(
+        f"\nConsumed licenses: {licenses['total_seats_consumed']} "
+        f"of {licenses['total_seats_purchased']} purchased"
+    )
+    print(
+        f"  cloud only {breakdown['cloud_only']}, server only {breakdown['server_only']}, "
+        f"both {breakdown['both']}"
+    )
+    for instance in licenses["server_instances"]:
+        sync_state = instance["last_sync"] or {}
+        print(
+            f"  {instance['hostname']} ({instance['server_id']}): {sync_state.get('status')}, "
+            f"{instance['accounts_reported']} accounts, "
+            f"{instance['persons_only_here']} persons only there"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-wait", action="store_true", help="stop after printing the figure")
+    args = parser.parse_args()
+
+    workdir = ROOT / ".demo"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir()
+    cloud_port, agent_port = free_port(8000), free_port(8001)
+    cloud, agent = f"http://{HOST}:{cloud_port}", f"http://{HOST}:{agent_port}"
+    cloud_admin = "lsop_" + secrets.token_urlsafe(24)
+    agent_admin = "lsa_" + secrets.token_urlsafe(24)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        cloud_log = workdir / "cloud_api.log"
+        processes.append(
+            start(
+                "services.cloud_api.main:create_app",
+                cloud_port,
+                {
+                    "CLOUD_API_DATABASE_URL": f"sqlite:///{workdir / 'cloud_api.db'}",
+                    "CLOUD_API_ADMIN_TOKEN": cloud_admin,
+                },
+                cloud_log,
+            )
+        )
+        wait_healthy(cloud, processes[-1], cloud_log)
+        owner, instance_token = set_up_cloud(cloud, cloud_admin)
+        agent_log = workdir / "ghes_agent.log"
+        processes.append(
+            start(
+                "services.ghes_agent.main:create_app",
+                agent_port,
+                {
+                    "GHES_AGENT_DATA_DIR": str(workdir / "agent"),
+                    "GHES_AGENT_CLOUD_URL": cloud,
+                    "GHES_AGENT_INSTANCE_TOKEN": instance_token,
+                    "GHES_AGENT_USERS_CSV": str(DEMO / "all_users.csv"),
+                    "GHES_AGENT_HOSTNAME": HOSTNAME,
+                    "GHES_AGENT_GHES_VERSION": "3.14.2",
+                    "GHES_AGENT_ADMIN_TOKEN": agent_admin,
+                },
+                agent_log,
+            )
+        )
+        wait_healthy(agent, processes[-1], agent_log)
+        run = sync(agent, agent_admin)
+        licenses = call("GET", f"{cloud}/enterprise/licenses", owner)
+        report(licenses, run)
+        print(f"\ncloud_api   {cloud}   (docs: {cloud}/docs)")
+        print(f"  operator token:        {cloud_admin}")
+        print(f"  owner token (acme):    {owner}")
+        print(f"ghes_agent  {agent}   (docs: {agent}/docs)")
+        print(f"  agent admin token:     {agent_admin}")
+        print(f"logs and databases in {workdir}")
+        if args.no_wait:
+            return 0
+        print("\nBoth services keep running. Ctrl-C stops them.")
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        print("a service stopped; see the logs above", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Dependencies: the app's typed state, the caller's identity, units of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.cloud_api.domain.auth import (
+    InstancePrincipal,
+    OwnerPrincipal,
+    authenticate_instance,
+    authenticate_owner,
+    check_operator,
+)
+from services.cloud_api.domain.license_data import LicenseCache
+from services.cloud_api.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class CloudState:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    cache: LicenseCache
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Commits when the block succeeds, rolls back when it raises."""
+        with self.sessions.begin() as session:
+            yield session
+
+
+def get_state(request: Request) -> CloudState:
+    state: CloudState = request.app.state.cloud
+    return state
+
+
+StateDep = Annotated[CloudState, Depends(get_state)]
+
+
+def bearer_token(request: Request) -> str | None:
+    """``Bearer <t>`` or ``token <t>``: GitHub API clients send either."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() in ("bearer", "token") and value.strip():
+        return value.strip()
+    return None
+
+
+TokenDep = Annotated[str | None, Depends(bearer_token)]
+
+
+def require_operator(state: StateDep, token: TokenDep) -> None:
+    expected = state.settings.admin_token
+    check_operator(token, expected.get_secret_value() if expected else None)
+
+
+def require_owner(state: StateDep, token: TokenDep) -> OwnerPrincipal:
+    with state.sessions() as session:
+        return authenticate_owner(session, token)
+
+
+def require_instance(state: StateDep, token: TokenDep) -> InstancePrincipal:
+    with state.sessions() as session:
+        return authenticate_instance(session, token)
+
+
+OperatorDep = Annotated[None, Depends(require_operator)]
+OwnerDep = Annotated[OwnerPrincipal, Depends(require_owner)]
+InstanceDep = Annotated[InstancePrincipal, Depends(require_instance)]

@@ -1,0 +1,69 @@
+"""What an enterprise owner changes: cloud accounts and connected instances."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from services.cloud_api.api.deps import OwnerDep, StateDep
+from services.cloud_api.domain.accounts import replace_accounts
+from services.cloud_api.domain.accounts_input import AccountsImport
+from services.cloud_api.domain.auth import require_enterprise
+from services.cloud_api.domain.enterprises import get_enterprise
+from services.cloud_api.domain.instances import connect_instance, disconnect_instance
+from services.cloud_api.domain.license_data import compute_state
+from services.cloud_api.schemas import AccountsImported, InstanceConnect, InstanceConnected
+
+router = APIRouter(tags=["enterprise"])
+
+
+@router.put("/enterprises/{enterprise}/accounts")
+def replace_accounts_route(
+    enterprise: str, body: AccountsImport, owner: OwnerDep, state: StateDep
+) -> AccountsImported:
+    require_enterprise(owner, enterprise)
+    with state.transaction() as session:
+        target = get_enterprise(session, owner.enterprise_id)
+        result = replace_accounts(session, target, body.accounts)
+        session.flush()
+        figures = compute_state(session, target)
+    state.cache.put(figures)
+    return AccountsImported(
+        accounts=result.accounts,
+        consuming=result.consuming,
+        total_seats_consumed=figures.figures.consumed,
+    )
+
+
+@router.post("/enterprises/{enterprise}/server-instances", status_code=status.HTTP_201_CREATED)
+def connect_instance_route(
+    enterprise: str, body: InstanceConnect, owner: OwnerDep, state: StateDep
+) -> InstanceConnected:
+    require_enterprise(owner, enterprise)
+    with state.transaction() as session:
+        created = connect_instance(
+            session,
+            get_enterprise(session, owner.enterprise_id),
+            hostname=body.hostname,
+            server_id=body.server_id,
+            public_key=body.public_key,
+            upload_only=body.upload_only,
+        )
+        return InstanceConnected(
+            server_id=created.instance.server_id,
+            hostname=created.instance.hostname,
+            upload_only=created.instance.upload_only,
+            instance_token=created.instance_token,
+        )
+
+
+@router.delete(
+    "/enterprises/{enterprise}/server-instances/{server_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+def disconnect_instance_route(
+    enterprise: str, server_id: str, owner: OwnerDep, state: StateDep
+) -> Response:
+    require_enterprise(owner, enterprise)
+    with state.transaction() as session:
+        disconnect_instance(session, get_enterprise(session, owner.enterprise_id), server_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,152 @@
+"""Cloud tables. Only the current report's users are kept; every applied report stays as a
+row of ``reports`` so that trends can be drawn and retries answered from stored results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.db import NAMING_CONVENTION
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}  # noqa: RUF012
+
+
+class Enterprise(Base):
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    seats_purchased: Mapped[int] = mapped_column(Integer)
+    saml_enabled: Mapped[bool] = mapped_column(Boolean)
+    # Bumped by every change that can move the figure, in the same transaction, so that any
+    # replica can tell whether what it computed earlier is still current.
+    data_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+
+
+class Credential(Base):
+    """A bearer token, stored only as its SHA-256 (tokens are 256-bit random, so a plain
+    hash suffices: there is nothing to brute-force)."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "owner" or "instance"
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    server_instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("server_instances.id", ondelete="CASCADE")
+    )
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class ServerInstance(Base):
+    __tablename__ = "server_instances"
+    __table_args__ = (UniqueConstraint("enterprise_id", "server_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    # None until the first report binds it (when the owner connected without one).
+    server_id: Mapped[str | None] = mapped_column(String(64))
+    hostname: Mapped[str] = mapped_column(String(253))
+    public_key: Mapped[str | None] = mapped_column(String(128))
+    upload_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Deliberately no foreign key: reports and server_instances point at each other, and a
+    # cycle would need ALTER TABLE ADD CONSTRAINT, which SQLite lacks. Ingest keeps it right.
+    current_report_pk: Mapped[int | None] = mapped_column(Integer)
+    current_sequence: Mapped[int | None] = mapped_column(BigInteger)
+    current_source: Mapped[str | None] = mapped_column(String(16))  # "connect" / "upload"
+    last_sync_at: Mapped[datetime | None]
+    last_sync_status: Mapped[str | None] = mapped_column(String(64))
+    last_sync_error: Mapped[str | None] = mapped_column(String(1000))
+    # Written first by every ingest: a portable row lock (SELECT FOR UPDATE does nothing on
+    # SQLite, where the UPDATE takes the database write lock instead).
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class Report(Base):
+    """One applied report: the history entry and the stored result for retries."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[str] = mapped_column(String(36), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    server_instance_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("server_instances.id", ondelete="SET NULL"), index=True
+    )
+    server_id: Mapped[str] = mapped_column(String(64))
+    hostname: Mapped[str] = mapped_column(String(253))
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    ghes_version: Mapped[str] = mapped_column(String(64))
+    generated_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    user_count: Mapped[int] = mapped_column(Integer)
+    suspended_excluded: Mapped[int] = mapped_column(Integer)
+    license_seats: Mapped[int | None] = mapped_column(Integer)
+    license_expires_at: Mapped[datetime | None]
+    consumed_after: Mapped[int | None] = mapped_column(Integer)
+
+
+class ServerUser(Base):
+    """A GHES account of an instance's current report."""
+
+    __tablename__ = "server_users"
+
+    report_pk: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_key: Mapped[str | None] = mapped_column(String(254))
+
+
+class CloudAccount(Base):
+    __tablename__ = "cloud_accounts"
+
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    login: Mapped[str] = mapped_column(String(100))
+    consuming: Mapped[bool] = mapped_column(Boolean)
+    # The account as imported (affiliations, SAML identity, ...), for the read API.
+    details: Mapped[dict[str, Any]]
+
+
+class CloudAccountKey(Base):
+    """A normalized address a GHES primary e-mail can be matched against."""
+
+    __tablename__ = "cloud_account_keys"
+
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(254), primary_key=True)
+    account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

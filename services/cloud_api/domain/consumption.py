@@ -1,0 +1,22 @@
+"""Whether a cloud account consumes a license by itself (SPEC section 1, cloud side)."""
+
+from __future__ import annotations
+
+from services.cloud_api.domain.accounts_input import CloudAccountInput
+
+CONSUMING_ORG_ROLES = frozenset({"member", "owner"})
+CONSUMING_REPO_VISIBILITIES = frozenset({"private", "internal"})
+
+
+def consumes_license(account: CloudAccountInput) -> bool:
+    """A member or owner of an organization, an outside collaborator on a private or
+    internal repository, or a pending invitee consumes a license. Enterprise owners in no
+    organization, billing managers, collaborators on public repositories only and
+    suspended (managed) users do not."""
+    if account.suspended:
+        return False
+    if any(m.role in CONSUMING_ORG_ROLES for m in account.org_memberships):
+        return True
+    if any(r.visibility in CONSUMING_REPO_VISIBILITIES for r in account.outside_collaborator_repos):
+        return True
+    return bool(account.pending_invitations)

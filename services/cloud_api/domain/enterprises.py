@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.cloud_api.db.models import Credential, Enterprise
+from services.cloud_api.domain.errors import ConflictError, NotFoundError
+from services.cloud_api.domain.tokens import OWNER_PREFIX, new_token
+from services.common.clock import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class NewEnterprise:
+    enterprise: Enterprise
+    owner_token: str
+
+
+def create_enterprise(
+    session: Session, *, slug: str, name: str, seats_purchased: int, saml_enabled: bool
+) -> NewEnterprise:
+    if session.scalar(select(Enterprise.id).where(Enterprise.slug == slug)) is not None:
+        raise ConflictError(f"an enterprise with slug {slug!r} exists", code="slug_taken")
+    now = utcnow()
+    enterprise = Enterprise(
+        slug=slug,
+        name=name,
+        seats_purchased=seats_purchased,
+        saml_enabled=saml_enabled,
+        data_version=1,
+        created_at=now,
+    )
+    session.add(enterprise)
+    session.flush()
+    token, token_hash = new_token(OWNER_PREFIX)
+    session.add(
+        Credential(token_hash=token_hash, kind="owner", enterprise_id=enterprise.id, created_at=now)
+    )
+    session.flush()
+    return NewEnterprise(enterprise, token)
+
+
+def get_enterprise(session: Session, enterprise_id: int) -> Enterprise:
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise NotFoundError("enterprise not found")
+    return enterprise
+
+
+def touch(enterprise: Enterprise) -> None:
+    """Record that the figure may have moved (see ``Enterprise.data_version``)."""
+    enterprise.data_version = enterprise.data_version + 1

@@ -1,0 +1,92 @@
+"""Connecting and disconnecting GHES instances."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from services.cloud_api.db.models import Credential, Enterprise, ServerInstance, ServerUser
+from services.cloud_api.domain.enterprises import touch
+from services.cloud_api.domain.errors import ConflictError, NotFoundError
+from services.cloud_api.domain.tokens import INSTANCE_PREFIX, new_token
+from services.common.clock import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class NewInstance:
+    instance: ServerInstance
+    instance_token: str
+
+
+def connect_instance(
+    session: Session,
+    enterprise: Enterprise,
+    *,
+    hostname: str,
+    server_id: str | None,
+    public_key: str | None,
+    upload_only: bool,
+) -> NewInstance:
+    if server_id is not None and find_instance(session, enterprise.id, server_id) is not None:
+        raise ConflictError(
+            f"server instance {server_id} is already connected", code="instance_exists"
+        )
+    now = utcnow()
+    instance = ServerInstance(
+        enterprise_id=enterprise.id,
+        server_id=server_id,
+        hostname=hostname,
+        public_key=public_key,
+        upload_only=upload_only,
+        lock_version=0,
+        created_at=now,
+    )
+    session.add(instance)
+    session.flush()
+    token, token_hash = new_token(INSTANCE_PREFIX)
+    session.add(
+        Credential(
+            token_hash=token_hash,
+            kind="instance",
+            enterprise_id=enterprise.id,
+            server_instance_id=instance.id,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return NewInstance(instance, token)
+
+
+def find_instance(session: Session, enterprise_id: int, server_id: str) -> ServerInstance | None:
+    return session.scalar(
+        select(ServerInstance).where(
+            ServerInstance.enterprise_id == enterprise_id, ServerInstance.server_id == server_id
+        )
+    )
+
+
+def disconnect_instance(session: Session, enterprise: Enterprise, server_id: str) -> None:
+    """Its token stops working (credentials cascade) and its report stops counting. The
+    history entries stay, for the trend."""
+    instance = find_instance(session, enterprise.id, server_id)
+    if instance is None:
+        raise NotFoundError(f"server instance {server_id} not found")
+    if instance.current_report_pk is not None:
+        session.execute(
+            delete(ServerUser).where(ServerUser.report_pk == instance.current_report_pk)
+        )
+    session.execute(delete(Credential).where(Credential.server_instance_id == instance.id))
+    session.delete(instance)
+    touch(enterprise)
+
+
+def list_instances(session: Session, enterprise_id: int) -> list[ServerInstance]:
+    return list(
+        session.scalars(
+            select(ServerInstance)
+            .where(ServerInstance.enterprise_id == enterprise_id)
+            .order_by(ServerInstance.hostname, ServerInstance.id)
+        )
+    )

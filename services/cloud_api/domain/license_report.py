@@ -1,0 +1,120 @@
+"""The enterprise license report read by ``GET /enterprise/licenses``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.cloud_api.db.models import Report, ServerInstance
+from services.cloud_api.domain.enterprises import get_enterprise
+from services.cloud_api.domain.instances import list_instances
+from services.cloud_api.domain.license_data import LicenseCache, LicenseState
+from services.cloud_api.domain.licensing import Person
+from services.cloud_api.schemas import (
+    Breakdown,
+    CloudAccountRef,
+    InstanceStatus,
+    LastSync,
+    LicensesView,
+    PersonView,
+    ServerAccountRef,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    page: int = 1
+    per_page: int = 30
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+
+def enterprise_licenses(
+    session: Session, cache: LicenseCache, enterprise_id: int, users: Paging | None = None
+) -> LicensesView:
+    enterprise = get_enterprise(session, enterprise_id)
+    state = cache.get(session, enterprise)
+    instances = list_instances(session, enterprise_id)
+    view = LicensesView(
+        enterprise=enterprise.slug,
+        name=enterprise.name,
+        total_seats_purchased=enterprise.seats_purchased,
+        total_seats_consumed=state.figures.consumed,
+        computed_at=state.computed_at,
+        breakdown=Breakdown(
+            cloud_only=state.figures.cloud_only,
+            server_only=state.figures.server_only,
+            both=state.figures.both,
+        ),
+        server_instances=instance_statuses(session, instances, state),
+    )
+    if users is not None:
+        by_pk = {instance.id: instance for instance in instances}
+        consuming = [person for person in state.persons if person.consuming]
+        page = consuming[users.offset : users.offset + users.per_page]
+        view.users = [person_view(person, by_pk) for person in page]
+        view.page, view.per_page, view.total_persons = users.page, users.per_page, len(consuming)
+    return view
+
+
+def instance_statuses(
+    session: Session, instances: list[ServerInstance], state: LicenseState
+) -> list[InstanceStatus]:
+    report_pks = [i.current_report_pk for i in instances if i.current_report_pk is not None]
+    reports = {
+        row.id: row for row in session.scalars(select(Report).where(Report.id.in_(report_pks)))
+    }
+    statuses = []
+    for instance in instances:
+        report = reports.get(instance.current_report_pk or -1)
+        last_sync = None
+        if instance.last_sync_status is not None:
+            last_sync = LastSync(
+                date=instance.last_sync_at,
+                status=instance.last_sync_status,
+                error=instance.last_sync_error or "",
+            )
+        statuses.append(
+            InstanceStatus(
+                server_id=instance.server_id,
+                hostname=instance.hostname,
+                source=instance.current_source,
+                upload_only=instance.upload_only,
+                last_sync=last_sync,
+                current_sequence=instance.current_sequence,
+                accounts_reported=report.user_count if report else 0,
+                suspended_excluded=report.suspended_excluded if report else 0,
+                persons_only_here=state.figures.unique_by_instance.get(instance.id, 0),
+            )
+        )
+    return statuses
+
+
+def person_view(person: Person, instances: dict[int, ServerInstance]) -> PersonView:
+    cloud = person.cloud
+    match = person.match
+    return PersonView(
+        cloud_account=(
+            CloudAccountRef(id=cloud.account_id, login=cloud.login, consuming=cloud.consuming)
+            if cloud
+            else None
+        ),
+        server_accounts=[
+            ServerAccountRef(
+                server_id=instances[account.instance].server_id,
+                hostname=instances[account.instance].hostname,
+                user_id=account.user_id,
+                email=account.email,
+            )
+            for account in person.server_accounts
+        ],
+        total_user_accounts=person.total_user_accounts,
+        match_rule=person.rule.value,
+        matched_attribute=match.attribute if match else None,
+        ambiguous=match.ambiguous if match else False,
+        candidate_cloud_account_ids=list(match.candidates) if match else [],
+    )

@@ -1,0 +1,196 @@
+"""Unique consumed licenses: which accounts are one person (SPEC section 2), and the figure.
+
+Plain functions over plain data, free of the database and the web framework, so that every
+rule is tested directly. One license per person; a person consumes one when any of its
+accounts does, and every GHES account in a current report does (suspended users are never
+reported).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+class MatchRule(enum.StrEnum):
+    """How a person's accounts came together."""
+
+    CLOUD_ONLY = "cloud_only"
+    SAML_IDENTITY = "saml_identity"
+    VERIFIED_EMAIL = "verified_email"
+    SAME_PRIMARY_EMAIL = "same_primary_email"
+    SERVER_ONLY = "server_only"
+
+
+@dataclass(frozen=True, slots=True)
+class CloudIdentity:
+    account_id: int
+    login: str
+    consuming: bool
+    verified_emails: tuple[str, ...] = ()
+    """Normalized keys of the account's verified e-mails."""
+    identity_keys: tuple[tuple[str, str], ...] = ()
+    """``(attribute, normalized key)`` of the linked SAML/SCIM identity."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAccount:
+    instance: int
+    user_id: int
+    email_key: str | None
+    email: str | None = None
+    """As the instance reported it, for display."""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    account: CloudIdentity
+    rule: MatchRule
+    attribute: str | None
+    candidates: tuple[int, ...]
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.candidates) > 1
+
+
+@dataclass(slots=True)
+class Person:
+    cloud: CloudIdentity | None
+    server_accounts: list[ServerAccount] = field(default_factory=list)
+    match: Match | None = None
+
+    @property
+    def consuming(self) -> bool:
+        return bool(self.server_accounts) or (self.cloud is not None and self.cloud.consuming)
+
+    @property
+    def total_user_accounts(self) -> int:
+        return (self.cloud is not None) + len(self.server_accounts)
+
+    @property
+    def rule(self) -> MatchRule:
+        if self.match is not None:
+            return self.match.rule
+        if not self.server_accounts:
+            return MatchRule.CLOUD_ONLY
+        if len(self.server_accounts) > 1:
+            return MatchRule.SAME_PRIMARY_EMAIL
+        return MatchRule.SERVER_ONLY
+
+    @property
+    def instances(self) -> frozenset[int]:
+        return frozenset(account.instance for account in self.server_accounts)
+
+
+class Matcher:
+    """Resolves a GHES primary e-mail to the cloud account it belongs to, if any."""
+
+    def __init__(self, cloud: Iterable[CloudIdentity], *, saml_enabled: bool) -> None:
+        self.saml_enabled = saml_enabled
+        self.verified: dict[str, CloudIdentity] = {}
+        self.identity: dict[str, list[tuple[CloudIdentity, str]]] = {}
+        for account in cloud:
+            for key in account.verified_emails:
+                self.verified.setdefault(key, account)
+            for attribute, key in account.identity_keys:
+                self.identity.setdefault(key, []).append((account, attribute))
+        self._cache: dict[str, Match | None] = {}
+
+    def match(self, email_key: str) -> Match | None:
+        if email_key not in self._cache:
+            self._cache[email_key] = self._resolve(email_key)
+        return self._cache[email_key]
+
+    def _resolve(self, email_key: str) -> Match | None:
+        verified = self.verified.get(email_key)
+        linked = self.identity.get(email_key, []) if self.saml_enabled else []
+        candidates = {account.account_id for account, _ in linked}
+        if verified is not None:
+            candidates.add(verified.account_id)
+        ordered = tuple(sorted(candidates))
+        if linked:
+            # Identity attributes win over verified e-mails, then the lowest account ID.
+            account, attribute = min(linked, key=lambda pair: pair[0].account_id)
+            return Match(account, MatchRule.SAML_IDENTITY, attribute, ordered)
+        if verified is not None:
+            return Match(verified, MatchRule.VERIFIED_EMAIL, None, ordered)
+        return None
+
+
+def match_persons(
+    cloud: Sequence[CloudIdentity],
+    server: Iterable[ServerAccount],
+    *,
+    saml_enabled: bool,
+) -> list[Person]:
+    """Every person with at least one GHES account or a consuming cloud account."""
+    matcher = Matcher(cloud, saml_enabled=saml_enabled)
+    by_cloud: dict[int, Person] = {}
+    by_email: dict[str, Person] = {}
+    persons: list[Person] = []
+    for account in server:
+        if account.email_key is None:
+            persons.append(Person(cloud=None, server_accounts=[account]))
+            continue
+        found = matcher.match(account.email_key)
+        if found is None:
+            person = by_email.get(account.email_key)
+            if person is None:
+                person = by_email[account.email_key] = Person(cloud=None)
+                persons.append(person)
+        else:
+            person = by_cloud.get(found.account.account_id)
+            if person is None:
+                person = by_cloud[found.account.account_id] = Person(found.account, match=found)
+                persons.append(person)
+            elif person.match is None or (found.ambiguous and not person.match.ambiguous):
+                person.match = found
+        person.server_accounts.append(account)
+    for identity in cloud:
+        if identity.consuming and identity.account_id not in by_cloud:
+            persons.append(Person(cloud=identity))
+    persons.sort(key=_listing_order)
+    return persons
+
+
+def _listing_order(person: Person) -> tuple[int, str, int, int]:
+    """Cloud persons by login, then server-only persons by e-mail, then those without."""
+    if person.cloud is not None:
+        return (0, person.cloud.login.lower(), person.cloud.account_id, 0)
+    first = person.server_accounts[0]
+    if first.email_key is not None:
+        return (1, first.email_key, 0, 0)
+    return (2, "", first.instance, first.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseFigures:
+    consumed: int
+    cloud_only: int
+    server_only: int
+    both: int
+    unique_by_instance: dict[int, int]
+    """For each instance: how many persons only it brings (the drop without it)."""
+
+
+def license_figures(persons: Iterable[Person]) -> LicenseFigures:
+    consumed = cloud_only = server_only = both = 0
+    unique: Counter[int] = Counter()
+    for person in persons:
+        if not person.consuming:
+            continue
+        consumed += 1
+        if not person.server_accounts:
+            cloud_only += 1
+            continue
+        if person.cloud is None:
+            server_only += 1
+        else:
+            both += 1
+        instances = person.instances
+        if len(instances) == 1 and not (person.cloud is not None and person.cloud.consuming):
+            unique[next(iter(instances))] += 1
+    return LicenseFigures(consumed, cloud_only, server_only, both, dict(unique))

@@ -1,0 +1,131 @@
+"""Request and response bodies of the cloud API (pydantic only, no web framework)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from shared.report import ServerId
+
+Slug = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EnterpriseCreate(_Request):
+    slug: Slug
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    seats_purchased: Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+    saml_enabled: StrictBool = False
+
+
+class EnterpriseCreated(BaseModel):
+    slug: str
+    name: str
+    seats_purchased: int
+    saml_enabled: bool
+    owner_token: str
+    """Shown once: only its hash is kept."""
+
+
+class InstanceConnect(_Request):
+    hostname: Annotated[str, Field(min_length=1, max_length=253)]
+    server_id: ServerId | None = None
+    public_key: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    upload_only: StrictBool = False
+
+
+class InstanceConnected(BaseModel):
+    server_id: str | None
+    hostname: str
+    upload_only: bool
+    instance_token: str
+    """Shown once: only its hash is kept."""
+
+
+class AccountsImported(BaseModel):
+    accounts: int
+    consuming: int
+    total_seats_consumed: int
+
+
+class UsageReceipt(BaseModel):
+    report_id: str
+    server_id: str
+    sequence: int
+    users_accepted: int
+    status: Literal["applied", "duplicate"]
+    total_seats_consumed: int | None
+
+
+class LastSync(BaseModel):
+    date: datetime | None
+    status: str
+    error: str
+
+
+class InstanceStatus(BaseModel):
+    server_id: str | None
+    hostname: str
+    source: Literal["connect", "upload"] | None
+    """Where the current report came from; ``None``: the instance never synced."""
+    upload_only: bool
+    last_sync: LastSync | None
+    current_sequence: int | None
+    accounts_reported: int
+    suspended_excluded: int
+    persons_only_here: int
+    """How far the figure would drop without this instance."""
+
+
+class Breakdown(BaseModel):
+    cloud_only: int
+    server_only: int
+    both: int
+
+
+class CloudAccountRef(BaseModel):
+    id: int
+    login: str
+    consuming: bool
+
+
+class ServerAccountRef(BaseModel):
+    server_id: str | None
+    hostname: str
+    user_id: int
+    email: str | None
+
+
+class PersonView(BaseModel):
+    cloud_account: CloudAccountRef | None
+    server_accounts: list[ServerAccountRef]
+    total_user_accounts: int
+    match_rule: str
+    matched_attribute: str | None
+    ambiguous: bool
+    candidate_cloud_account_ids: list[int]
+
+
+class LicensesView(BaseModel):
+    enterprise: str
+    name: str
+    total_seats_purchased: int
+    total_seats_consumed: int
+    computed_at: datetime
+    breakdown: Breakdown
+    server_instances: list[InstanceStatus]
+    users: list[PersonView] | None = None
+    page: int | None = None
+    per_page: int | None = None
+    total_persons: int | None = None
+
+
+class HealthView(BaseModel):
+    status: Literal["ok"]

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Read from ``CLOUD_API_*`` variables when the app is created, never at import."""
+
+    model_config = SettingsConfigDict(env_prefix="CLOUD_API_", extra="ignore")
+
+    database_url: str = "sqlite:///cloud_api.db"
+    admin_token: SecretStr | None = None
+    max_body_bytes: int = 256 * 1024 * 1024
+    """Decompressed report size limit: 500,000 users at ~60 bytes each, with room."""
+    max_compressed_bytes: int = 64 * 1024 * 1024

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common.secrets import same_secret
+from services.ghes_agent.jobs import SyncRunner, WeeklySchedule
+from services.ghes_agent.settings import AgentSettings
+
+
+@dataclass(slots=True)
+class AgentAppState:
+    settings: AgentSettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    server_id: str
+    public_key: str
+    admin_token: str
+    runner: SyncRunner
+    schedule: WeeklySchedule | None
+
+
+def get_state(request: Request) -> AgentAppState:
+    state: AgentAppState = request.app.state.agent
+    return state
+
+
+StateDep = Annotated[AgentAppState, Depends(get_state)]
+
+
+def require_admin(request: Request, state: StateDep) -> None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() not in ("bearer", "token") or not same_secret(
+        value.strip(), state.admin_token
+    ):
+        raise HTTPException(
+            401,
+            "the agent's admin token is required (GHES_AGENT_ADMIN_TOKEN, or the admin_token "
+            "file in the data directory)",
+        )
+
+
+AdminDep = Annotated[None, Depends(require_admin)]

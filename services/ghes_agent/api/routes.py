@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from services.ghes_agent.api.deps import AdminDep, StateDep
+from services.ghes_agent.api.schemas import HealthView, InstanceView, RunList, RunView, StatusView
+from services.ghes_agent.domain.runs import get_run, list_runs, sync_status
+
+router = APIRouter()
+
+
+@router.post("/sync/trigger", status_code=status.HTTP_202_ACCEPTED, tags=["sync"])
+async def trigger_sync(state: StateDep, _admin: AdminDep) -> RunView:
+    """Start a sync now; while a run is active, that run is answered instead."""
+    run, _created = await state.runner.trigger("manual")
+    return RunView.model_validate(run)
+
+
+@router.get("/sync/runs", tags=["sync"])
+def list_sync_runs(state: StateDep, _admin: AdminDep) -> RunList:
+    return RunList(runs=[RunView.model_validate(run) for run in list_runs(state.sessions)])
+
+
+@router.get("/sync/runs/{run_id}", tags=["sync"])
+def get_sync_run(run_id: str, state: StateDep, _admin: AdminDep) -> RunView:
+    return RunView.model_validate(get_run(state.sessions, run_id))
+
+
+@router.get("/sync/status", tags=["sync"])
+def get_sync_status(state: StateDep, _admin: AdminDep) -> StatusView:
+    current = sync_status(state.sessions)
+    schedule = state.schedule
+    return StatusView(
+        last_success=current.last_success,
+        last_attempt=current.last_attempt,
+        last_run_status=current.last_run_status,
+        last_error=current.last_error,
+        pending_reports=current.pending_reports,
+        next_scheduled_run=schedule.next_run_time() if schedule else None,
+        schedule=schedule.cron if schedule else None,
+    )
+
+
+@router.get("/instance", tags=["instance"])
+def get_instance(state: StateDep, _admin: AdminDep) -> InstanceView:
+    return InstanceView(
+        server_id=state.server_id,
+        hostname=state.settings.hostname,
+        ghes_version=state.settings.ghes_version,
+        public_key=state.public_key,
+    )
+
+
+@router.get("/healthz", tags=["health"])
+def get_healthz() -> HealthView:
+    return HealthView(status="ok")

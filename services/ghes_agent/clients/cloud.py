@@ -1,0 +1,89 @@
+"""The agent's client of the cloud API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from shared import ErrorBody
+
+
+@dataclass(frozen=True, slots=True)
+class CloudError(Exception):
+    """The cloud did not take the report. ``retryable``: worth sending again later."""
+
+    message: str
+    status: int | None
+    error: str
+    retryable: bool
+    current_sequence: int | None = None
+    retry_after: str | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CloudClient:
+    def __init__(
+        self,
+        base_url: str,
+        instance_token: str,
+        *,
+        timeout: float = 120.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {instance_token}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> CloudClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self._client.aclose()
+
+    async def push_report(self, body_gzip: bytes, *, public_key: str | None) -> dict[str, Any]:
+        """Send a gzip-compressed report; return the cloud's receipt or raise CloudError."""
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        if public_key:
+            headers["X-Agent-Public-Key"] = public_key
+        try:
+            response = await self._client.post("/server-usage", content=body_gzip, headers=headers)
+        except httpx.TimeoutException:
+            raise CloudError("the cloud did not answer in time", None, "timeout", True) from None
+        except httpx.TransportError as error:
+            raise CloudError(
+                f"cannot reach the cloud: {type(error).__name__}", None, "unreachable", True
+            ) from None
+        if response.is_success:
+            receipt: dict[str, Any] = response.json()
+            return receipt
+        raise _cloud_error(response)
+
+
+def _cloud_error(response: httpx.Response) -> CloudError:
+    status = response.status_code
+    try:
+        body = ErrorBody.model_validate_json(response.content)
+        word, detail, current = body.error, body.detail, body.current_sequence
+    except ValidationError:
+        word, detail, current = (
+            f"http_{status}",
+            response.text[:200] or response.reason_phrase,
+            None,
+        )
+    retryable = status >= 500 or status in (408, 429)
+    return CloudError(
+        f"the cloud answered {status} {word}: {detail}",
+        status,
+        word,
+        retryable,
+        current,
+        response.headers.get("retry-after"),
+    )

@@ -1,0 +1,167 @@
+"""One sync run: read users, generate and keep a report, deliver it.
+
+The report is written to the outbox, with the sequence it consumes, before the first byte
+goes out: a crash or a failed delivery never loses a generated report nor reuses a sequence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common.clock import utcnow
+from services.ghes_agent.clients.cloud import CloudClient, CloudError
+from services.ghes_agent.db.models import OutboxReport, SyncRun
+from services.ghes_agent.domain.report_builder import build_report
+from services.ghes_agent.domain.runs import lock_state, update_run
+from services.ghes_agent.domain.users_csv import UsersFileError, UsersSnapshot
+
+log = logging.getLogger(__name__)
+
+
+class SyncConfigError(RuntimeError):
+    """The agent is not set up to sync (no cloud URL, token or users source)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncContext:
+    sessions: sessionmaker[Session]
+    hostname: str
+    ghes_version: str
+    public_key: str
+    read_users: Callable[[], UsersSnapshot]
+    cloud_client: Callable[[], CloudClient]
+
+
+async def execute_run(ctx: SyncContext, run_id: str) -> None:
+    """Carry a queued run to ``succeeded`` or ``failed``; never raises."""
+    update_run(ctx.sessions, run_id, status="running", started_at=utcnow())
+    try:
+        snapshot = await asyncio.to_thread(ctx.read_users)
+        receipt = await _generate_and_deliver(ctx, run_id, snapshot)
+    except (UsersFileError, CloudError, SyncConfigError) as error:
+        log.warning("sync run %s failed: %s", run_id, error)
+        update_run(ctx.sessions, run_id, status="failed", finished_at=utcnow(), error=str(error))
+    except Exception as error:
+        log.exception("sync run %s failed unexpectedly", run_id)
+        message = f"unexpected {type(error).__name__}: {error}"[:2000]
+        update_run(ctx.sessions, run_id, status="failed", finished_at=utcnow(), error=message)
+    else:
+        update_run(ctx.sessions, run_id, status="succeeded", finished_at=utcnow(), receipt=receipt)
+
+
+async def _generate_and_deliver(
+    ctx: SyncContext, run_id: str, snapshot: UsersSnapshot
+) -> dict[str, Any]:
+    report_id = await asyncio.to_thread(generate_report, ctx, run_id, snapshot)
+    try:
+        return await deliver(ctx, run_id, report_id)
+    except CloudError as error:
+        if error.error != "sequence_conflict" or error.current_sequence is None:
+            raise
+        # The cloud holds a newer sequence than ours (this agent was restored from a backup):
+        # continue above it with a fresh report of the same users.
+        log.warning("cloud is at sequence %s; continuing above it", error.current_sequence)
+        _supersede(ctx.sessions, report_id, error.current_sequence)
+        report_id = await asyncio.to_thread(generate_report, ctx, run_id, snapshot)
+        return await deliver(ctx, run_id, report_id)
+
+
+def generate_report(ctx: SyncContext, run_id: str, snapshot: UsersSnapshot) -> str:
+    with ctx.sessions.begin() as session:
+        state = lock_state(session)
+        state.last_sequence += 1
+        header, body = build_report(
+            snapshot,
+            server_id=state.server_id,
+            hostname=ctx.hostname,
+            ghes_version=ctx.ghes_version,
+            sequence=state.last_sequence,
+            generated_at=utcnow(),
+        )
+        report_id = str(header.report_id)
+        session.add(
+            OutboxReport(
+                report_id=report_id,
+                sequence=header.sequence,
+                run_id=run_id,
+                body_gzip=body,
+                user_count=len(snapshot.users),
+                created_at=utcnow(),
+                state="pending",
+                attempts=0,
+            )
+        )
+    update_run(
+        ctx.sessions,
+        run_id,
+        report_id=report_id,
+        sequence=header.sequence,
+        users_sent=len(snapshot.users),
+        suspended_excluded=snapshot.suspended,
+        invalid_emails=snapshot.invalid_emails,
+    )
+    return report_id
+
+
+async def deliver(ctx: SyncContext, run_id: str, report_id: str) -> dict[str, Any]:
+    with ctx.sessions() as session:
+        body = session.get_one(OutboxReport, report_id).body_gzip
+    _count_attempt(ctx.sessions, run_id, report_id)
+    try:
+        async with ctx.cloud_client() as client:
+            receipt = await client.push_report(body, public_key=ctx.public_key)
+    except CloudError as error:
+        state = "pending" if error.retryable else "refused"
+        _set_outbox(ctx.sessions, report_id, state=state, last_error=str(error)[:2000])
+        raise
+    _delivered(ctx.sessions, report_id)
+    return receipt
+
+
+def _count_attempt(sessions: sessionmaker[Session], run_id: str, report_id: str) -> None:
+    with sessions.begin() as session:
+        session.execute(
+            update(SyncRun).where(SyncRun.id == run_id).values(attempts=SyncRun.attempts + 1)
+        )
+        session.execute(
+            update(OutboxReport)
+            .where(OutboxReport.report_id == report_id)
+            .values(attempts=OutboxReport.attempts + 1)
+        )
+
+
+def _set_outbox(sessions: sessionmaker[Session], report_id: str, **values: Any) -> None:
+    with sessions.begin() as session:
+        session.execute(
+            update(OutboxReport).where(OutboxReport.report_id == report_id).values(**values)
+        )
+
+
+def _delivered(sessions: sessionmaker[Session], report_id: str) -> None:
+    """Delivered; every older report still waiting is superseded by it."""
+    with sessions.begin() as session:
+        delivered = session.get_one(OutboxReport, report_id)
+        delivered.state, delivered.delivered_at, delivered.last_error = "delivered", utcnow(), None
+        session.execute(
+            update(OutboxReport)
+            .where(OutboxReport.state == "pending", OutboxReport.sequence < delivered.sequence)
+            .values(state="superseded")
+        )
+
+
+def _supersede(sessions: sessionmaker[Session], report_id: str, cloud_sequence: int) -> None:
+    with sessions.begin() as session:
+        state = lock_state(session)
+        state.last_sequence = max(state.last_sequence, cloud_sequence)
+        session.execute(
+            update(OutboxReport)
+            .where(OutboxReport.report_id == report_id)
+            .values(state="superseded")
+        )

@@ -1,0 +1,100 @@
+"""Reading GHES's site-admin report ``all_users.csv`` (SPEC section 5).
+
+Columns: created_at, id, login, email, role, suspended?, last_logged_ip, repos, ssh_keys,
+org_memberships, dormant?, last_active, raw_login, 2fa_enabled?. Only ``id``, ``email`` and
+``suspended?`` are used; the rest (login, IP, ...) never leaves the agent. Dormant accounts
+consume a seat and are reported; suspended ones are counted and left out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared import is_valid_email
+
+REQUIRED_COLUMNS = ("id", "email", "suspended?")
+TRUE_WORDS = frozenset({"true", "yes", "1", "t", "y"})
+FALSE_WORDS = frozenset({"false", "no", "0", "f", "n", ""})
+
+
+class UsersFileError(ValueError):
+    """The users report cannot be trusted; nothing is sent from partial data."""
+
+
+@dataclass(slots=True)
+class UsersSnapshot:
+    users: list[tuple[int, str | None]] = field(default_factory=list)
+    suspended: int = 0
+    invalid_emails: int = 0
+    """Addresses the cloud would refuse, sent as ``null`` (the account still counts)."""
+
+
+def read_users_file(path: Path) -> UsersSnapshot:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return read_users(handle)
+    except OSError as error:
+        raise UsersFileError(f"cannot read the users file {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsersFileError(f"the users file {path} is not UTF-8 text") from None
+
+
+def read_users_text(text: str) -> UsersSnapshot:
+    return read_users(io.StringIO(text, newline=""))
+
+
+def read_users(lines: Iterable[str]) -> UsersSnapshot:
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None:
+        raise UsersFileError("the users report is empty: no header row")
+    columns = {name.strip().lower(): index for index, name in enumerate(header)}
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise UsersFileError(
+            "the users report lacks the column(s) "
+            f"{', '.join(missing)}; is it GHES's all_users.csv?"
+        )
+    id_at, email_at, suspended_at = (columns[name] for name in REQUIRED_COLUMNS)
+    width = max(id_at, email_at, suspended_at) + 1
+    snapshot = UsersSnapshot()
+    seen: set[int] = set()
+    for row in reader:
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        line = reader.line_num
+        if len(row) < width:
+            raise UsersFileError(f"line {line}: has {len(row)} cells, expected {len(header)}")
+        user_id = _user_id(row[id_at], line)
+        if user_id in seen:
+            raise UsersFileError(f"line {line}: user id {user_id} appears twice")
+        seen.add(user_id)
+        if _flag(row[suspended_at], line):
+            snapshot.suspended += 1
+            continue
+        email: str | None = row[email_at].strip() or None
+        if email is not None and not is_valid_email(email):
+            snapshot.invalid_emails += 1
+            email = None
+        snapshot.users.append((user_id, email))
+    return snapshot
+
+
+def _user_id(cell: str, line: int) -> int:
+    text = cell.strip()
+    if not text.isdigit() or int(text) <= 0:
+        raise UsersFileError(f"line {line}: id is not a positive whole number")
+    return int(text)
+
+
+def _flag(cell: str, line: int) -> bool:
+    word = cell.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise UsersFileError(f"line {line}: suspended? is neither true nor false")

@@ -1,0 +1,115 @@
+"""Starting runs in the background, and the weekly schedule (thin: the work is in domain/).
+
+Each schedule slot is claimed in the database before its run starts
+(``UPDATE ... WHERE last_scheduled_at < slot``): a restart, a catch-up after downtime and a
+second agent process on the same database all agree on which slot has run, so a slot is
+never run twice nor dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common.clock import as_utc, utcnow
+from services.ghes_agent.db.models import AgentState, SyncRun
+from services.ghes_agent.domain.runs import start_run
+from services.ghes_agent.domain.schedule import cron_trigger, latest_slot
+from services.ghes_agent.domain.sync import SyncContext, execute_run
+
+log = logging.getLogger(__name__)
+CATCH_UP_HORIZON = timedelta(days=8)
+
+
+class SyncRunner:
+    """Owns the background tasks of runs started in this process."""
+
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def trigger(self, trigger: str) -> tuple[SyncRun, bool]:
+        run, created = await asyncio.to_thread(start_run, self.ctx.sessions, trigger)
+        if created:
+            task = asyncio.get_running_loop().create_task(execute_run(self.ctx, run.id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return run, created
+
+    async def wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class WeeklySchedule:
+    def __init__(self, runner: SyncRunner, cron: str, sessions: sessionmaker[Session]) -> None:
+        self.runner = runner
+        self.sessions = sessions
+        self.trigger = cron_trigger(cron)
+        self.cron = cron
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def start(self) -> None:
+        self.scheduler.add_job(
+            self.fire,
+            self.trigger,
+            id="weekly-license-sync",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            # A slot missed by the event loop (a stall) still runs; a slot missed while the
+            # process was down is caught up below, from the database, not from memory.
+            misfire_grace_time=int(CATCH_UP_HORIZON.total_seconds()),
+        )
+        self.scheduler.start()
+        await self.catch_up()
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def next_run_time(self) -> str | None:
+        job = self.scheduler.get_job("weekly-license-sync") if self.scheduler.running else None
+        when = job.next_run_time if job is not None else None
+        return as_utc(when).isoformat() if when is not None else None
+
+    async def catch_up(self) -> bool:
+        """Run the latest slot now if it passed while no agent was running."""
+        return await self.fire_slot(installed_only=True)
+
+    async def fire(self) -> None:
+        await self.fire_slot(installed_only=False)
+
+    async def fire_slot(self, *, installed_only: bool) -> bool:
+        slot = latest_slot(self.trigger, utcnow(), CATCH_UP_HORIZON)
+        if slot is None:
+            return False
+        if not await asyncio.to_thread(self._claim, slot, installed_only=installed_only):
+            return False
+        log.info("running the scheduled sync of %s", slot.isoformat())
+        await self.runner.trigger("scheduled")
+        return True
+
+    def _claim(self, slot: datetime, *, installed_only: bool) -> bool:
+        conditions = [
+            AgentState.id == 1,
+            or_(AgentState.last_scheduled_at.is_(None), AgentState.last_scheduled_at < slot),
+        ]
+        if installed_only:
+            # An agent installed after the slot never owed it.
+            conditions.append(AgentState.created_at <= slot)
+        with self.sessions.begin() as session:
+            claimed = session.execute(
+                update(AgentState).where(*conditions).values(last_scheduled_at=slot)
+            )
+            return bool(claimed.rowcount)  # type: ignore[attr-defined]

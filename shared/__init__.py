@@ -1,0 +1,38 @@
+"""The wire contract between ghes_agent and cloud_api.
+
+Imported by both services and importing neither. The public names are pinned by a test.
+"""
+
+from shared.emails import InvalidEmailError, is_valid_email, normalize_email
+from shared.errors import ErrorBody
+from shared.report import (
+    SCHEMA_VERSION,
+    Excluded,
+    LicenseInfo,
+    ParsedReport,
+    ReportFormatError,
+    ReportHeader,
+    ReportUser,
+    UsageReport,
+    canonical_bytes,
+    dump_report,
+    parse_report,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ErrorBody",
+    "Excluded",
+    "InvalidEmailError",
+    "LicenseInfo",
+    "ParsedReport",
+    "ReportFormatError",
+    "ReportHeader",
+    "ReportUser",
+    "UsageReport",
+    "canonical_bytes",
+    "dump_report",
+    "is_valid_email",
+    "normalize_email",
+    "parse_report",
+]

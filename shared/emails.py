@@ -1,0 +1,82 @@
+"""E-mail validation and the one normalization both services compare addresses by.
+
+GitHub documents no case rule for license-sync matching. Ours (SPEC section 2): strip
+surrounding white space, Unicode NFC, lower-case the whole address with ``str.lower()``
+(not ``casefold``), and write the domain in its IDNA (ASCII) form. ``+tags``, dots and
+provider aliases are never folded: they name different mailboxes.
+
+This runs once per user of every report, hundreds of thousands of times, so the common
+all-ASCII case is a single regular-expression match and the IDNA codec is only consulted
+for internationalized domains.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import idna
+
+MAX_EMAIL_LENGTH = 254
+MAX_LOCAL_LENGTH = 64
+
+# An unquoted local part: printable characters except white space, '@' and the specials
+# that need quoting. Quoted local parts are legal but GHES never stores them.
+_LOCAL = re.compile(r'[^\s@"(),:;<>\[\\\]\x00-\x1f\x7f]+')
+_ASCII_DOMAIN = re.compile(
+    r"(?=.{1,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*"
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z"
+)
+
+
+class InvalidEmailError(ValueError):
+    """The text is not an e-mail address this product accepts.
+
+    The message says why but never repeats the address: addresses are personal data and
+    error messages end up in logs and in the sync status.
+    """
+
+
+def normalize_email(raw: str) -> str:
+    """Return the comparison key of ``raw`` or raise :class:`InvalidEmailError`."""
+    text = unicodedata.normalize("NFC", raw.strip())
+    if len(text) > MAX_EMAIL_LENGTH:
+        raise InvalidEmailError(f"longer than {MAX_EMAIL_LENGTH} characters")
+    local, at, domain = text.rpartition("@")
+    if not at or not local or not domain:
+        raise InvalidEmailError("not of the form local@domain")
+    if len(local) > MAX_LOCAL_LENGTH:
+        raise InvalidEmailError(f"local part longer than {MAX_LOCAL_LENGTH} characters")
+    if (
+        not _LOCAL.fullmatch(local)
+        or local.startswith(".")
+        or local.endswith(".")
+        or (".." in local)
+    ):
+        raise InvalidEmailError("local part has characters or dots an address cannot have")
+    return f"{local.lower()}@{_ascii_domain(domain)}"
+
+
+def is_valid_email(raw: str) -> bool:
+    try:
+        normalize_email(raw)
+    except InvalidEmailError:
+        return False
+    return True
+
+
+def _ascii_domain(domain: str) -> str:
+    lowered = domain.lower()
+    if lowered.isascii():
+        if _ASCII_DOMAIN.match(lowered):
+            return lowered
+        raise InvalidEmailError("domain is not a valid host name")
+    try:
+        # UTS 46 mapping turns full-width and other compatibility forms into the
+        # characters a browser would resolve, then IDNA 2008 gives the ASCII form.
+        encoded = idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError as error:
+        raise InvalidEmailError("domain is not a valid internationalized host name") from error
+    if not _ASCII_DOMAIN.match(encoded):
+        raise InvalidEmailError("domain is not a valid host name")
+    return encoded

@@ -1,0 +1,200 @@
+"""The usage report: what an agent sends the cloud (SPEC section 3), schema version 1.
+
+Two views of one contract. :class:`UsageReport` is the pydantic model: it documents the
+format, drives the OpenAPI description and serves callers with a handful of users. The
+cloud's ingest path does not build a model per user, though: a report may carry hundreds
+of thousands of users, so :func:`parse_report` checks the header with the pydantic model and
+the users with one tight loop into parallel lists. Tests hold the two views to the same
+verdict on every input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+)
+
+from shared.emails import InvalidEmailError, normalize_email
+
+SCHEMA_VERSION: Literal[1] = 1
+MAX_USER_ID = 2**63 - 1
+
+ServerId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+def _check_email(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            normalize_email(value)
+        except InvalidEmailError as error:
+            raise ValueError(f"not a valid e-mail address: {error}") from None
+    return value
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LicenseInfo(_Wire):
+    seats: Annotated[StrictInt, Field(ge=0)] | None
+    """``None`` when the GHES license is unlimited."""
+    expires_at: AwareDatetime | None
+
+
+class Excluded(_Wire):
+    suspended: Annotated[StrictInt, Field(ge=0)]
+
+
+class ReportUser(_Wire):
+    id: Annotated[StrictInt, Field(gt=0, le=MAX_USER_ID)]
+    email: Annotated[str | None, AfterValidator(_check_email)]
+
+
+class ReportHeader(_Wire):
+    """Everything in a report but its users."""
+
+    schema_version: Literal[1]
+    report_id: uuid.UUID
+    server_id: ServerId
+    hostname: Annotated[str, Field(min_length=1, max_length=253)]
+    ghes_version: Annotated[str, Field(min_length=1, max_length=64)]
+    sequence: Annotated[StrictInt, Field(ge=1, le=MAX_USER_ID)]
+    generated_at: AwareDatetime
+    license: LicenseInfo | None
+    excluded: Excluded
+
+
+class UsageReport(ReportHeader):
+    users: list[ReportUser]
+
+
+class ReportFormatError(ValueError):
+    """A report body that breaks the contract; the message names the first problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedReport:
+    header: ReportHeader
+    user_ids: list[int]
+    emails: list[str | None]
+    """As sent (for display), white space stripped."""
+    email_keys: list[str | None]
+    """Normalized comparison keys, parallel to ``emails``."""
+    content_hash: str
+    """SHA-256 of the canonical serialization: equal for equal content, however sent."""
+
+    @property
+    def user_count(self) -> int:
+        return len(self.user_ids)
+
+
+_HEADER_FIELDS = frozenset(ReportHeader.model_fields)
+_USER_KEYS = frozenset(ReportUser.model_fields)
+
+
+def parse_report(body: bytes | dict[str, Any]) -> ParsedReport:
+    """Parse and validate a report body, raising :class:`ReportFormatError`."""
+    document = _load_object(body) if isinstance(body, bytes) else body
+    unknown = sorted(set(document) - _HEADER_FIELDS - {"users"})
+    if unknown:
+        raise ReportFormatError(f"unknown field(s): {', '.join(unknown)}")
+    if "users" not in document:
+        raise ReportFormatError("users: field required")
+    try:
+        header = ReportHeader.model_validate({k: v for k, v in document.items() if k != "users"})
+    except ValidationError as error:
+        raise ReportFormatError(describe_validation_error(error)) from None
+    ids, emails, keys = _parse_users(document["users"])
+    content_hash = hashlib.sha256(canonical_bytes(document)).hexdigest()
+    return ParsedReport(header, ids, emails, keys, content_hash)
+
+
+def _load_object(body: bytes) -> dict[str, Any]:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise ReportFormatError(f"body is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise ReportFormatError("body must be a JSON object")
+    return document
+
+
+def _parse_users(users: object) -> tuple[list[int], list[str | None], list[str | None]]:
+    if not isinstance(users, list):
+        raise ReportFormatError("users: must be an array")
+    ids: list[int] = []
+    emails: list[str | None] = []
+    keys: list[str | None] = []
+    seen: set[int] = set()
+    for index, user in enumerate(users):
+        if type(user) is not dict or user.keys() != _USER_KEYS:
+            raise ReportFormatError(_user_shape_problem(index, user))
+        user_id = user["id"]
+        if type(user_id) is not int or not 0 < user_id <= MAX_USER_ID:
+            raise ReportFormatError(f"users[{index}].id: must be a positive integer")
+        if user_id in seen:
+            raise ReportFormatError(f"users[{index}].id: duplicate user id {user_id}")
+        seen.add(user_id)
+        email = user["email"]
+        if email is None:
+            key = None
+        elif type(email) is str:
+            email = email.strip()
+            try:
+                key = normalize_email(email)
+            except InvalidEmailError as error:
+                raise ReportFormatError(
+                    f"users[{index}].email: not a valid e-mail address: {error}"
+                ) from None
+        else:
+            raise ReportFormatError(f"users[{index}].email: must be a string or null")
+        ids.append(user_id)
+        emails.append(email)
+        keys.append(key)
+    return ids, emails, keys
+
+
+def _user_shape_problem(index: int, user: object) -> str:
+    if not isinstance(user, dict):
+        return f"users[{index}]: must be an object"
+    missing = sorted(_USER_KEYS - user.keys())
+    if missing:
+        return f"users[{index}]: missing field(s): {', '.join(missing)}"
+    return f"users[{index}]: unknown field(s): {', '.join(sorted(user.keys() - _USER_KEYS))}"
+
+
+def describe_validation_error(error: ValidationError, limit: int = 3) -> str:
+    """A one-line account of a pydantic error, without echoing input values."""
+    parts = []
+    for item in error.errors(include_url=False, include_input=False)[:limit]:
+        where = ".".join(str(part) for part in item["loc"]) or "body"
+        parts.append(f"{where}: {item['msg']}")
+    more = error.error_count() - limit
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+def dump_report(header: ReportHeader, users: Iterable[tuple[int, str | None]]) -> bytes:
+    """Serialize a report without building a model per user."""
+    document = header.model_dump(mode="json")
+    document["users"] = [{"id": user_id, "email": email} for user_id, email in users]
+    return orjson.dumps(document)
+
+
+def canonical_bytes(report: dict[str, Any] | Sequence[Any]) -> bytes:
+    """The canonical serialization signatures cover: sorted keys, no white space, UTF-8."""
+    return orjson.dumps(report, option=orjson.OPT_SORT_KEYS)
