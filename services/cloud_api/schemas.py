@@ -129,3 +129,20 @@ class LicensesView(BaseModel):
 
 class HealthView(BaseModel):
     status: Literal["ok"]
+
+
+class HistoryEntry(BaseModel):
+    received_at: datetime
+    report_id: str
+    server_id: str
+    hostname: str
+    sequence: int
+    source: str
+    users_reported: int
+    suspended_excluded: int
+    total_seats_consumed: int | None
+    """The enterprise's figure right after this report was applied."""
+
+
+class HistoryView(BaseModel):
+    entries: list[HistoryEntry]

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
 
@@ -30,7 +31,12 @@ from services.ghes_agent.settings import AgentSettings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: AgentSettings | None = None) -> FastAPI:
+def create_app(
+    settings: AgentSettings | None = None,
+    *,
+    cloud_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """``cloud_transport`` lets a test put the real cloud app behind the agent's client."""
     settings = settings or AgentSettings()
 
     @asynccontextmanager
@@ -48,7 +54,7 @@ def create_app(settings: AgentSettings | None = None) -> FastAPI:
             ghes_version=settings.ghes_version,
             public_key=public_key,
             read_users=users_reader(settings),
-            cloud_client=cloud_client_factory(settings),
+            cloud_client=cloud_client_factory(settings, cloud_transport),
         )
         runner = SyncRunner(ctx)
         schedule = None
@@ -102,7 +108,9 @@ def users_reader(settings: AgentSettings) -> Callable[[], UsersSnapshot]:
     return read
 
 
-def cloud_client_factory(settings: AgentSettings) -> Callable[[], CloudClient]:
+def cloud_client_factory(
+    settings: AgentSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> Callable[[], CloudClient]:
     def make() -> CloudClient:
         if not settings.cloud_url or settings.instance_token is None:
             raise SyncConfigError(
@@ -112,6 +120,7 @@ def cloud_client_factory(settings: AgentSettings) -> Callable[[], CloudClient]:
             settings.cloud_url,
             settings.instance_token.get_secret_value(),
             timeout=settings.http_timeout_seconds,
+            transport=transport,
         )
 
     return make

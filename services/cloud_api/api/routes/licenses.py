@@ -5,8 +5,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from services.cloud_api.api.deps import OwnerDep, StateDep
+from services.cloud_api.domain.history import report_history
 from services.cloud_api.domain.license_report import Paging, enterprise_licenses
-from services.cloud_api.schemas import LicensesView
+from services.cloud_api.schemas import HistoryView, LicensesView
 
 router = APIRouter(tags=["licenses"])
 
@@ -24,3 +25,12 @@ def get_enterprise_licenses(
     paging = Paging(page, per_page) if include == "users" else None
     with state.sessions() as session:
         return enterprise_licenses(session, state.cache, owner.enterprise_id, paging)
+
+
+@router.get("/enterprise/licenses/history")
+def get_license_history(
+    owner: OwnerDep, state: StateDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000
+) -> HistoryView:
+    """Applied reports, oldest first, each with the consumed figure right after it."""
+    with state.sessions() as session:
+        return HistoryView(entries=report_history(session, owner.enterprise_id, limit))

@@ -1,0 +1,117 @@
+"""Typed builders for test data: small, explicit, and close to the wire format."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import httpx
+
+from tests.conftest import OPERATOR_TOKEN
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def report(
+    users: Iterable[tuple[int, str | None]] = ((1, "mona@example.com"),),
+    *,
+    server_id: str = "11111111-2222-3333-4444-555555555555",
+    sequence: int = 1,
+    report_id: str | None = None,
+    hostname: str = "ghes.example.com",
+    suspended: int = 0,
+) -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "report_id": report_id or str(uuid.uuid4()),
+        "server_id": server_id,
+        "hostname": hostname,
+        "ghes_version": "3.14.2",
+        "sequence": sequence,
+        "generated_at": "2026-11-27T12:00:00Z",
+        "license": {"seats": 1400, "expires_at": "2027-06-30T00:00:00Z"},
+        "excluded": {"suspended": suspended},
+        "users": [{"id": user_id, "email": email} for user_id, email in users],
+    }
+
+
+def account(
+    account_id: int,
+    login: str,
+    emails: Sequence[str | tuple[str, bool]] = (),
+    *,
+    role: str | None = "member",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A cloud account; a bare e-mail is verified, ``(e-mail, False)`` is not."""
+    body: dict[str, Any] = {
+        "id": account_id,
+        "login": login,
+        "emails": [
+            {"email": e, "verified": True}
+            if isinstance(e, str)
+            else {"email": e[0], "verified": e[1]}
+            for e in emails
+        ],
+        "org_memberships": [{"org": "acme", "role": role}] if role else [],
+    }
+    body.update(extra)
+    return body
+
+
+async def new_enterprise(
+    client: httpx.AsyncClient, slug: str = "acme", *, seats: int = 100, saml: bool = False
+) -> str:
+    response = await client.post(
+        "/admin/enterprises",
+        json={"slug": slug, "name": slug.title(), "seats_purchased": seats, "saml_enabled": saml},
+        headers=auth(OPERATOR_TOKEN),
+    )
+    assert response.status_code == 201, response.text
+    token: str = response.json()["owner_token"]
+    return token
+
+
+async def connect(
+    client: httpx.AsyncClient,
+    owner: str,
+    *,
+    slug: str = "acme",
+    hostname: str = "ghes.example.com",
+    server_id: str | None = None,
+) -> str:
+    body: dict[str, Any] = {"hostname": hostname}
+    if server_id is not None:
+        body["server_id"] = server_id
+    response = await client.post(
+        f"/enterprises/{slug}/server-instances", json=body, headers=auth(owner)
+    )
+    assert response.status_code == 201, response.text
+    token: str = response.json()["instance_token"]
+    return token
+
+
+async def import_accounts(
+    client: httpx.AsyncClient, owner: str, accounts: list[dict[str, Any]], slug: str = "acme"
+) -> httpx.Response:
+    return await client.put(
+        f"/enterprises/{slug}/accounts", json={"accounts": accounts}, headers=auth(owner)
+    )
+
+
+async def push(client: httpx.AsyncClient, token: str, body: dict[str, Any]) -> httpx.Response:
+    return await client.post("/server-usage", json=body, headers=auth(token))
+
+
+async def licenses(client: httpx.AsyncClient, owner: str, **params: Any) -> dict[str, Any]:
+    response = await client.get("/enterprise/licenses", headers=auth(owner), params=params)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def consumed(client: httpx.AsyncClient, owner: str) -> int:
+    return int((await licenses(client, owner))["total_seats_consumed"])
