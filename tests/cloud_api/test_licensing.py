@@ -173,7 +173,8 @@ def test_identity_attribute_wins_over_verified_email_and_is_flagged_ambiguous() 
     ]
     persons = match_persons(cloud, [server(1, 1, "a@corp.com")], saml_enabled=True)
     merged = next(p for p in persons if p.server_accounts)
-    assert merged.cloud is not None and merged.cloud.account_id == 7
+    assert merged.cloud is not None
+    assert merged.cloud.account_id == 7
     assert merged.match is not None
     assert merged.match.rule is MatchRule.SAML_IDENTITY
     assert merged.match.attribute == "scim_username"
