@@ -125,11 +125,14 @@ def report(licenses: dict[str, Any], run: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-wait", action="store_true", help="stop after printing the figure")
+    parser.add_argument(
+        "--workdir", type=Path, default=ROOT / ".demo", help="for logs and databases (wiped)"
+    )
     args = parser.parse_args()
 
-    workdir = ROOT / ".demo"
+    workdir: Path = args.workdir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir()
+    workdir.mkdir(parents=True)
     cloud_port, agent_port = free_port(8000), free_port(8001)
     cloud, agent = f"http://{HOST}:{cloud_port}", f"http://{HOST}:{agent_port}"
     cloud_admin = "lsop_" + secrets.token_urlsafe(24)

@@ -1,0 +1,215 @@
+"""The agent's sync: what it sends, what it keeps, what it shows (SPEC section 5)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from fastapi import FastAPI
+
+from services.ghes_agent.main import create_app
+from services.ghes_agent.settings import AgentSettings
+from tests.ghes_agent.conftest import (
+    CLOUD_URL,
+    INSTANCE_TOKEN,
+    client_for,
+    sync_now,
+    wait_for_run,
+)
+
+
+def receipt_for(request: httpx.Request, status: int = 201) -> httpx.Response:
+    body = json.loads(gzip.decompress(request.content))
+    return httpx.Response(
+        status,
+        json={
+            "report_id": body["report_id"],
+            "server_id": body["server_id"],
+            "sequence": body["sequence"],
+            "users_accepted": len(body["users"]),
+            "status": "applied",
+            "total_seats_consumed": len(body["users"]),
+        },
+    )
+
+
+def sent_report(call: Any) -> dict[str, Any]:
+    request: httpx.Request = call.request
+    assert request.headers["content-encoding"] == "gzip"
+    result: dict[str, Any] = json.loads(gzip.decompress(request.content))
+    return result
+
+
+@respx.mock
+async def test_manual_sync_pushes_the_report_and_keeps_the_receipt(
+    agent: httpx.AsyncClient,
+) -> None:
+    route = respx.post(f"{CLOUD_URL}/server-usage").mock(side_effect=receipt_for)
+    run = await sync_now(agent)
+    assert run["status"] == "succeeded", run
+    assert run["trigger"] == "manual"
+    assert (run["users_sent"], run["suspended_excluded"], run["attempts"]) == (3, 1, 1)
+    assert route.call_count == 1
+    request = route.calls[0].request
+    assert request.headers["authorization"] == f"Bearer {INSTANCE_TOKEN}"
+    instance = (await agent.get("/instance")).json()
+    assert request.headers["x-agent-public-key"] == instance["public_key"]
+    body = sent_report(route.calls[0])
+    assert body["server_id"] == instance["server_id"]
+    assert body["hostname"] == "ghes.example.com"
+    assert body["sequence"] == 1
+    assert body["excluded"] == {"suspended": 1}
+    # Dormant accounts are reported; suspended ones are not; no e-mail is null. Nothing
+    # else about a person (login, IP, ...) leaves the agent.
+    assert body["users"] == [
+        {"id": 1, "email": "mona@example.com"},
+        {"id": 2, "email": "Hubot@Example.com"},
+        {"id": 3, "email": None},
+    ]
+    assert run["receipt"]["report_id"] == body["report_id"] == run["report_id"]
+    status = (await agent.get("/sync/status")).json()
+    assert status["last_success"] is not None
+    assert status["last_run_status"] == "succeeded"
+    assert status["pending_reports"] == 0
+
+
+@respx.mock
+async def test_trigger_while_a_run_is_active_answers_that_run(agent: httpx.AsyncClient) -> None:
+    release = asyncio.Event()
+
+    async def slow_cloud(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return receipt_for(request)
+
+    route = respx.post(f"{CLOUD_URL}/server-usage").mock(side_effect=slow_cloud)
+    first = (await agent.post("/sync/trigger")).json()
+    second = await agent.post("/sync/trigger")
+    assert second.status_code == 202
+    assert second.json()["id"] == first["id"]
+    release.set()
+    assert (await wait_for_run(agent, first["id"]))["status"] == "succeeded"
+    assert route.call_count == 1
+    runs = (await agent.get("/sync/runs")).json()["runs"]
+    assert [run["id"] for run in runs] == [first["id"]]
+
+
+@respx.mock
+async def test_server_id_is_stable_and_sequence_grows_across_restarts(
+    agent_settings: AgentSettings,
+) -> None:
+    route = respx.post(f"{CLOUD_URL}/server-usage").mock(side_effect=receipt_for)
+    sent = []
+    for _restart in range(2):
+        app = create_app(agent_settings)
+        async with app.router.lifespan_context(app), client_for(app) as client:
+            assert (await sync_now(client))["status"] == "succeeded"
+            sent.append(sent_report(route.calls[-1]))
+    assert sent[0]["server_id"] == sent[1]["server_id"]
+    assert [body["sequence"] for body in sent] == [1, 2]
+    assert sent[0]["report_id"] != sent[1]["report_id"]
+
+
+@respx.mock
+async def test_cloud_refusal_fails_the_run_and_shows_in_status(agent: httpx.AsyncClient) -> None:
+    refusal = {"error": "invalid_report", "detail": "users[0].email: not a valid e-mail address"}
+    respx.post(f"{CLOUD_URL}/server-usage").mock(return_value=httpx.Response(422, json=refusal))
+    run = await sync_now(agent)
+    assert run["status"] == "failed"
+    assert "422 invalid_report" in run["error"]
+    status = (await agent.get("/sync/status")).json()
+    assert status["last_run_status"] == "failed"
+    assert "invalid_report" in status["last_error"]
+    assert status["pending_reports"] == 0  # a 4xx is not retried
+
+
+@respx.mock
+async def test_unreachable_cloud_keeps_the_report_for_delivery(agent: httpx.AsyncClient) -> None:
+    respx.post(f"{CLOUD_URL}/server-usage").mock(side_effect=httpx.ConnectError("refused"))
+    run = await sync_now(agent)
+    assert run["status"] == "failed"
+    assert "cannot reach the cloud" in run["error"]
+    assert (await agent.get("/sync/status")).json()["pending_reports"] == 1
+
+
+@respx.mock
+async def test_agent_behind_the_cloud_continues_above_its_sequence(
+    agent: httpx.AsyncClient,
+) -> None:
+    conflict = httpx.Response(
+        409,
+        json={"error": "sequence_conflict", "detail": "not newer", "current_sequence": 41},
+    )
+    route = respx.post(f"{CLOUD_URL}/server-usage").mock(
+        side_effect=[conflict, receipt_for]  # type: ignore[list-item]
+    )
+    run = await sync_now(agent)
+    assert run["status"] == "succeeded", run
+    assert [sent_report(call)["sequence"] for call in route.calls] == [1, 42]
+    assert run["sequence"] == 42
+
+
+@respx.mock
+async def test_a_users_file_with_wrong_columns_sends_nothing(
+    agent: httpx.AsyncClient, agent_settings: AgentSettings
+) -> None:
+    route = respx.post(f"{CLOUD_URL}/server-usage").mock(side_effect=receipt_for)
+    assert agent_settings.users_csv is not None
+    agent_settings.users_csv.write_text("login,mail\nmona,mona@example.com\n")
+    run = await sync_now(agent)
+    assert run["status"] == "failed"
+    assert "lacks the column(s) id, email, suspended?" in run["error"]
+    assert route.call_count == 0
+
+
+@respx.mock
+async def test_an_unreadable_users_file_sends_nothing(
+    agent: httpx.AsyncClient, agent_settings: AgentSettings
+) -> None:
+    route = respx.post(f"{CLOUD_URL}/server-usage").mock(side_effect=receipt_for)
+    assert agent_settings.users_csv is not None
+    agent_settings.users_csv.unlink()
+    run = await sync_now(agent)
+    assert run["status"] == "failed"
+    assert "cannot read the users file" in run["error"]
+    assert route.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/sync/trigger"),
+        ("GET", "/sync/runs"),
+        ("GET", "/sync/runs/x"),
+        ("GET", "/sync/status"),
+        ("GET", "/instance"),
+    ],
+)
+async def test_acting_and_revealing_endpoints_need_the_admin_token(
+    agent_app: FastAPI, method: str, path: str
+) -> None:
+    transport = httpx.ASGITransport(app=agent_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://agent.test") as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            response = await client.request(method, path, headers=headers)
+            assert response.status_code == 401
+            assert response.json()["error"] == "unauthorized"
+        assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_unknown_run_is_404(agent: httpx.AsyncClient) -> None:
+    response = await agent.get("/sync/runs/no-such-run")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+async def test_instance_shows_identity_and_public_key(agent: httpx.AsyncClient) -> None:
+    body = (await agent.get("/instance")).json()
+    assert body["hostname"] == "ghes.example.com"
+    assert body["ghes_version"] == "3.14.2"
+    assert body["public_key_algorithm"] == "ed25519"
+    assert len(body["public_key"]) == 44  # 32 bytes, base64
