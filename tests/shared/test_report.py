@@ -7,11 +7,11 @@ from typing import Any
 
 import orjson
 import pytest
-import shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+import shared
 from shared import ReportFormatError, UsageReport, parse_report
 from tests.builders import report
 
