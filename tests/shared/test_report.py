@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import orjson
@@ -67,7 +68,7 @@ def _model_accepts(document: Any) -> bool:
 
 def _parser_accepts(document: Any) -> bool:
     try:
-        parse_report(orjson.dumps(document))
+        parse_report(json.dumps(document).encode())
     except ReportFormatError:
         return False
     return True
@@ -98,7 +99,7 @@ def mutated_reports(draw: st.DrawFn) -> Any:
         target = draw(st.sampled_from(["header", "user", "drop", "extra"]))
         if target == "header":
             document[draw(st.sampled_from(sorted(document)))] = draw(values)
-        elif target == "user" and document["users"]:
+        elif target == "user" and isinstance(document.get("users"), list) and document["users"]:
             user = draw(st.sampled_from(document["users"]))
             user[draw(st.sampled_from(["id", "email"]))] = draw(values)
         elif target == "drop":
