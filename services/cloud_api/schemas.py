@@ -146,3 +146,46 @@ class HistoryEntry(BaseModel):
 
 class HistoryView(BaseModel):
     entries: list[HistoryEntry]
+
+
+class AccountCarrying(BaseModel):
+    id: int
+    login: str
+    attribute: str
+    """How the account carries the address: ``verified_email``, ``unverified_email``, or a
+    linked identity attribute (``saml_name_id``, ``scim_username``, ``scim_email``,
+    ``name_claim``, ``email_claim``)."""
+
+
+class NearMiss(BaseModel):
+    reason: Literal["unverified_email", "tag_or_dot_variant", "saml_disabled", "ambiguous"]
+    detail: str
+    cloud_account_id: int | None = None
+    address: str | None = None
+
+
+class ExplainView(BaseModel):
+    email: str
+    normalized: str
+    saml_enabled: bool
+    server_accounts: list[ServerAccountRef]
+    cloud_accounts: list[AccountCarrying]
+    persons: list[PersonView]
+    """The persons the accounts carrying this address belong to, after matching."""
+    merged: bool
+    """True when every account carrying the address is part of one person."""
+    near_misses: list[NearMiss]
+    notes: list[str]
+
+
+class EnterpriseUpdate(_Request):
+    name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    seats_purchased: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
+    saml_enabled: StrictBool | None = None
+
+
+class EnterpriseView(BaseModel):
+    slug: str
+    name: str
+    seats_purchased: int
+    saml_enabled: bool

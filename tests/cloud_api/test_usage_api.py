@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 import uuid
 from collections.abc import AsyncIterator
 
@@ -226,3 +227,19 @@ async def test_every_applied_report_leaves_a_history_entry(cloud: httpx.AsyncCli
     ]
     assert all(e["server_id"] == SERVER for e in entries)
     assert uuid.UUID(entries[0]["report_id"])
+
+
+async def test_resending_the_same_users_never_moves_the_figure(cloud: httpx.AsyncClient) -> None:
+    owner, token = await _instance(cloud)
+    rng = random.Random(7)
+    users = [(i, rng.choice([None, f"p{rng.randrange(40)}@example.com"])) for i in range(1, 80)]
+    # Equal e-mails on one instance are one person, so the figure is below the user count.
+    first = report(users, sequence=1)
+    assert (await push(cloud, token, first)).status_code == 201
+    figure = await consumed(cloud, owner)
+    assert figure < len(users)
+    assert (await push(cloud, token, first)).json()["status"] == "duplicate"
+    shuffled = list(users)
+    rng.shuffle(shuffled)
+    assert (await push(cloud, token, report(shuffled, sequence=2))).status_code == 201
+    assert await consumed(cloud, owner) == figure

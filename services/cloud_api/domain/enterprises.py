@@ -51,3 +51,24 @@ def get_enterprise(session: Session, enterprise_id: int) -> Enterprise:
 def touch(enterprise: Enterprise) -> None:
     """Record that the figure may have moved (see ``Enterprise.data_version``)."""
     enterprise.data_version = enterprise.data_version + 1
+
+
+def update_enterprise(
+    session: Session,
+    slug: str,
+    *,
+    name: str | None = None,
+    seats_purchased: int | None = None,
+    saml_enabled: bool | None = None,
+) -> Enterprise:
+    enterprise = session.scalar(select(Enterprise).where(Enterprise.slug == slug))
+    if enterprise is None:
+        raise NotFoundError(f"enterprise {slug!r} not found")
+    if name is not None:
+        enterprise.name = name
+    if seats_purchased is not None:
+        enterprise.seats_purchased = seats_purchased
+    if saml_enabled is not None and saml_enabled != enterprise.saml_enabled:
+        enterprise.saml_enabled = saml_enabled
+        touch(enterprise)  # matching rules change: the figure may move
+    return enterprise

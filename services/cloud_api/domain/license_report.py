@@ -11,7 +11,7 @@ from services.cloud_api.db.models import Report, ServerInstance
 from services.cloud_api.domain.enterprises import get_enterprise
 from services.cloud_api.domain.instances import list_instances
 from services.cloud_api.domain.license_data import LicenseCache, LicenseState
-from services.cloud_api.domain.licensing import Person
+from services.cloud_api.domain.licensing import Person, ServerAccount
 from services.cloud_api.schemas import (
     Breakdown,
     CloudAccountRef,
@@ -104,12 +104,7 @@ def person_view(person: Person, instances: dict[int, ServerInstance]) -> PersonV
             else None
         ),
         server_accounts=[
-            ServerAccountRef(
-                server_id=instances[account.instance].server_id,
-                hostname=instances[account.instance].hostname,
-                user_id=account.user_id,
-                email=account.email,
-            )
+            server_account_ref(account, instances.get(account.instance))
             for account in person.server_accounts
         ],
         total_user_accounts=person.total_user_accounts,
@@ -117,4 +112,14 @@ def person_view(person: Person, instances: dict[int, ServerInstance]) -> PersonV
         matched_attribute=match.attribute if match else None,
         ambiguous=match.ambiguous if match else False,
         candidate_cloud_account_ids=list(match.candidates) if match else [],
+    )
+
+
+def server_account_ref(account: ServerAccount, instance: ServerInstance | None) -> ServerAccountRef:
+    # The instance may have been disconnected since the state was computed.
+    return ServerAccountRef(
+        server_id=instance.server_id if instance else None,
+        hostname=instance.hostname if instance else "disconnected",
+        user_id=account.user_id,
+        email=account.email,
     )

@@ -3,8 +3,13 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from services.cloud_api.api.deps import OperatorDep, StateDep
-from services.cloud_api.domain.enterprises import create_enterprise
-from services.cloud_api.schemas import EnterpriseCreate, EnterpriseCreated
+from services.cloud_api.domain.enterprises import create_enterprise, update_enterprise
+from services.cloud_api.schemas import (
+    EnterpriseCreate,
+    EnterpriseCreated,
+    EnterpriseUpdate,
+    EnterpriseView,
+)
 
 router = APIRouter(tags=["operator"])
 
@@ -27,4 +32,25 @@ def create_enterprise_route(
             seats_purchased=created.enterprise.seats_purchased,
             saml_enabled=created.enterprise.saml_enabled,
             owner_token=created.owner_token,
+        )
+
+
+@router.patch("/admin/enterprises/{enterprise}")
+def update_enterprise_route(
+    enterprise: str, body: EnterpriseUpdate, state: StateDep, _operator: OperatorDep
+) -> EnterpriseView:
+    """Change purchased seats, the name, or whether the enterprise uses SAML/SCIM."""
+    with state.transaction() as session:
+        updated = update_enterprise(
+            session,
+            enterprise,
+            name=body.name,
+            seats_purchased=body.seats_purchased,
+            saml_enabled=body.saml_enabled,
+        )
+        return EnterpriseView(
+            slug=updated.slug,
+            name=updated.name,
+            seats_purchased=updated.seats_purchased,
+            saml_enabled=updated.saml_enabled,
         )

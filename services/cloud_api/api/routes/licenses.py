@@ -5,9 +5,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from services.cloud_api.api.deps import OwnerDep, StateDep
+from services.cloud_api.domain.explain import explain_email
 from services.cloud_api.domain.history import report_history
 from services.cloud_api.domain.license_report import Paging, enterprise_licenses
-from services.cloud_api.schemas import HistoryView, LicensesView
+from services.cloud_api.schemas import ExplainView, HistoryView, LicensesView
 
 router = APIRouter(tags=["licenses"])
 
@@ -34,3 +35,13 @@ def get_license_history(
     """Applied reports, oldest first, each with the consumed figure right after it."""
     with state.sessions() as session:
         return HistoryView(entries=report_history(session, owner.enterprise_id, limit))
+
+
+@router.get("/enterprise/licenses/explain")
+def explain_license(
+    owner: OwnerDep, state: StateDep, email: Annotated[str, Query(min_length=1, max_length=320)]
+) -> ExplainView:
+    """For one address: which accounts carry it, whether and why they merged, and the near
+    misses (unverified e-mail, +tag or dot variants, SAML off, ambiguous matches)."""
+    with state.sessions() as session:
+        return explain_email(session, state.cache, owner.enterprise_id, email)

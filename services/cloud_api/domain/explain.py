@@ -1,0 +1,184 @@
+"""Why accounts were, or were not, merged into one person: the answer to "why is this
+person billed twice?" (SPEC section 2, explanations)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.cloud_api.db.models import CloudAccount, CloudAccountKey
+from services.cloud_api.domain.accounts import UNVERIFIED, VERIFIED
+from services.cloud_api.domain.enterprises import get_enterprise
+from services.cloud_api.domain.errors import InvalidInputError
+from services.cloud_api.domain.instances import list_instances
+from services.cloud_api.domain.license_data import LicenseCache
+from services.cloud_api.domain.license_report import person_view, server_account_ref
+from services.cloud_api.domain.licensing import Matcher, Person
+from services.cloud_api.schemas import AccountCarrying, ExplainView, NearMiss
+from shared import InvalidEmailError, normalize_email
+
+ONLY_PRIMARIES = (
+    "Only the primary e-mail of a GHES account is sent to the cloud; secondary e-mails on "
+    "GHES are never sent and never matched."
+)
+
+
+def loose_form(key: str) -> str:
+    """The address with any +tag and every dot of the local part removed: equal loose forms
+    of different addresses are the near misses administrators expect to be one person."""
+    local, _, domain = key.rpartition("@")
+    return f"{local.split('+', 1)[0].replace('.', '')}@{domain}"
+
+
+def explain_email(
+    session: Session, cache: LicenseCache, enterprise_id: int, email: str
+) -> ExplainView:
+    try:
+        key = normalize_email(email)
+    except InvalidEmailError as error:
+        raise InvalidInputError(f"email: not a valid e-mail address: {error}") from None
+    enterprise = get_enterprise(session, enterprise_id)
+    state = cache.get(session, enterprise)
+    instances = {i.id: i for i in list_instances(session, enterprise_id)}
+    carrying = _cloud_accounts_carrying(session, enterprise_id, key)
+    touched = _persons_touching(state.persons, key, {a.id for a in carrying})
+    server = [
+        server_account_ref(account, instances.get(account.instance))
+        for person in state.persons
+        for account in person.server_accounts
+        if account.email_key == key
+    ]
+    misses = _near_misses(session, enterprise_id, key, carrying, enterprise.saml_enabled)
+    loose = loose_form(key)
+    misses.extend(
+        NearMiss(
+            reason="tag_or_dot_variant",
+            detail=(
+                f"GHES account {ref.hostname}:{ref.user_id} has {ref.email}, which differs "
+                "only by a +tag or dots; such addresses are different people"
+            ),
+            address=ref.email,
+        )
+        for person in state.persons
+        for account in person.server_accounts
+        if account.email_key is not None
+        and account.email_key != key
+        and loose_form(account.email_key) == loose
+        for ref in [server_account_ref(account, instances.get(account.instance))]
+    )
+    match = Matcher(
+        [p.cloud for p in state.persons if p.cloud is not None],
+        saml_enabled=enterprise.saml_enabled,
+    ).match(key)
+    if match is not None and match.ambiguous:
+        misses.append(
+            NearMiss(
+                reason="ambiguous",
+                detail=(
+                    f"cloud accounts {', '.join(map(str, match.candidates))} all claim this "
+                    f"address; account {match.account.account_id} was chosen "
+                    "(identity attribute over verified e-mail, then the lowest ID)"
+                ),
+                cloud_account_id=match.account.account_id,
+            )
+        )
+    return ExplainView(
+        email=email,
+        normalized=key,
+        saml_enabled=enterprise.saml_enabled,
+        server_accounts=server,
+        cloud_accounts=carrying,
+        persons=[person_view(person, instances) for person in touched],
+        merged=len(touched) <= 1,
+        near_misses=misses,
+        notes=[ONLY_PRIMARIES],
+    )
+
+
+def _cloud_accounts_carrying(
+    session: Session, enterprise_id: int, key: str
+) -> list[AccountCarrying]:
+    rows = session.execute(
+        select(CloudAccountKey.account_id, CloudAccount.login, CloudAccountKey.kind)
+        .join(
+            CloudAccount,
+            (CloudAccount.enterprise_id == CloudAccountKey.enterprise_id)
+            & (CloudAccount.account_id == CloudAccountKey.account_id),
+        )
+        .where(CloudAccountKey.enterprise_id == enterprise_id, CloudAccountKey.key == key)
+        .order_by(CloudAccountKey.account_id, CloudAccountKey.kind)
+    )
+    return [AccountCarrying(id=i, login=login, attribute=kind) for i, login, kind in rows]
+
+
+def _persons_touching(persons: list[Person], key: str, cloud_ids: set[int]) -> list[Person]:
+    return [
+        person
+        for person in persons
+        if (person.cloud is not None and person.cloud.account_id in cloud_ids)
+        or any(account.email_key == key for account in person.server_accounts)
+    ]
+
+
+def _near_misses(
+    session: Session,
+    enterprise_id: int,
+    key: str,
+    carrying: list[AccountCarrying],
+    saml_enabled: bool,
+) -> list[NearMiss]:
+    misses = []
+    for account in carrying:
+        if account.attribute == UNVERIFIED:
+            misses.append(
+                NearMiss(
+                    reason="unverified_email",
+                    detail=(
+                        f"cloud account {account.login} has this address but has not "
+                        "verified it; unverified e-mails never match"
+                    ),
+                    cloud_account_id=account.id,
+                )
+            )
+        elif account.attribute != VERIFIED and not saml_enabled:
+            misses.append(
+                NearMiss(
+                    reason="saml_disabled",
+                    detail=(
+                        f"the {account.attribute} of cloud account {account.login}'s linked "
+                        "identity equals this address, but the enterprise does not use SAML "
+                        "or SCIM, so identities are not matched"
+                    ),
+                    cloud_account_id=account.id,
+                )
+            )
+    misses.extend(_variants(session, enterprise_id, key))
+    return misses
+
+
+def _variants(session: Session, enterprise_id: int, key: str) -> list[NearMiss]:
+    domain = key.rpartition("@")[2]
+    loose = loose_form(key)
+    rows = session.execute(
+        select(CloudAccountKey.account_id, CloudAccountKey.key)
+        .where(
+            CloudAccountKey.enterprise_id == enterprise_id,
+            CloudAccountKey.key.like(f"%@{domain}"),
+            CloudAccountKey.key != key,
+        )
+        .distinct()
+        .order_by(CloudAccountKey.key)
+    )
+    return [
+        NearMiss(
+            reason="tag_or_dot_variant",
+            detail=(
+                f"cloud account {account_id} has {other}, which differs only by a +tag or "
+                "dots; such addresses are different mailboxes and are never merged"
+            ),
+            cloud_account_id=account_id,
+            address=other,
+        )
+        for account_id, other in rows
+        if loose_form(other) == loose
+    ]

@@ -1,0 +1,82 @@
+"""A real GitHub API client library (PyGithub) pointed at the running cloud service lists
+every consumed license through every page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from github import Auth, Github
+
+from tests.cross.servers import uvicorn_server
+
+OPERATOR = "lsop_pygithub-operator"
+
+
+def test_pygithub_lists_every_consumed_license(
+    new_database_url: Callable[[], str], tmp_path: Path
+) -> None:
+    env = {"CLOUD_API_DATABASE_URL": new_database_url(), "CLOUD_API_ADMIN_TOKEN": OPERATOR}
+    with uvicorn_server("services.cloud_api.main:create_app", env, tmp_path / "cloud.log") as url:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            created = http.post(
+                "/admin/enterprises",
+                json={"slug": "beaver-group", "name": "Beaver", "seats_purchased": 103},
+                headers={"Authorization": f"Bearer {OPERATOR}"},
+            ).json()
+            owner = {"Authorization": f"Bearer {created['owner_token']}"}
+            accounts = [
+                {
+                    "id": 900 + i,
+                    "login": f"beaver-user{i:03}",
+                    "emails": [{"email": f"user{i}@beaver.example", "verified": True}],
+                    "org_memberships": [{"org": "beaver", "role": "member"}],
+                }
+                for i in range(1, 31)
+            ]
+            http.put(
+                "/enterprises/beaver-group/accounts", json={"accounts": accounts}, headers=owner
+            )
+            instance = http.post(
+                "/enterprises/beaver-group/server-instances",
+                json={"hostname": "ghes.beaver.example", "server_id": "beaver-ghes"},
+                headers=owner,
+            ).json()
+            users = [{"id": i, "email": f"user{i}@beaver.example"} for i in range(1, 73)]
+            report = {
+                "schema_version": 1,
+                "report_id": "0b8e1f8e-5d2c-4c11-9a55-1b1c0f7d2a10",
+                "server_id": "beaver-ghes",
+                "hostname": "ghes.beaver.example",
+                "ghes_version": "3.14.2",
+                "sequence": 1,
+                "generated_at": "2026-11-27T12:00:00Z",
+                "license": None,
+                "excluded": {"suspended": 0},
+                "users": users,
+            }
+            pushed = http.post(
+                "/server-usage",
+                json=report,
+                headers={"Authorization": f"Bearer {instance['instance_token']}"},
+            )
+            assert pushed.status_code == 201, pushed.text
+
+        client = Github(base_url=url, auth=Auth.Token(created["owner_token"]), retry=None)
+        try:
+            licenses = client.get_enterprise("beaver-group").get_consumed_licenses(
+                licence_users_per_page=25
+            )
+            assert licenses.total_seats_consumed == 72
+            assert licenses.total_seats_purchased == 103
+            listed = list(licenses.get_users(licence_users_per_page=25))
+        finally:
+            client.close()
+    assert len(listed) == 72
+    ids = sorted(user.enterprise_server_user_ids[0] for user in listed)
+    assert ids == sorted(f"ghes.beaver.example:{i}" for i in range(1, 73))
+    merged = [user for user in listed if user.github_com_user]
+    assert len(merged) == 30
+    assert all(user.total_user_accounts == 2 for user in merged)
+    assert {user.license_type for user in listed} == {"Enterprise"}
