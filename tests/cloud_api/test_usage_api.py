@@ -11,6 +11,8 @@ import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.cloud_api.domain import ingest
 from tests.builders import auth, connect, consumed, licenses, new_enterprise, push, report
@@ -229,17 +231,37 @@ async def test_every_applied_report_leaves_a_history_entry(cloud: httpx.AsyncCli
     assert uuid.UUID(entries[0]["report_id"])
 
 
-async def test_resending_the_same_users_never_moves_the_figure(cloud: httpx.AsyncClient) -> None:
-    owner, token = await _instance(cloud)
-    rng = random.Random(7)
-    users = [(i, rng.choice([None, f"p{rng.randrange(40)}@example.com"])) for i in range(1, 80)]
-    # Equal e-mails on one instance are one person, so the figure is below the user count.
-    first = report(users, sequence=1)
+user_lists = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=10**9),
+        st.one_of(st.none(), st.sampled_from([f"p{n}@example.com" for n in range(12)])),
+    ),
+    max_size=30,
+    unique_by=lambda user: user[0],
+)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(users=user_lists, seed=st.integers(min_value=0, max_value=2**16))
+async def test_resending_the_same_users_never_moves_the_figure(
+    cloud: httpx.AsyncClient, users: list[tuple[int, str | None]], seed: int
+) -> None:
+    # One cloud app serves every example: each example gets an enterprise of its own.
+    slug = f"e{uuid.uuid4().hex[:12]}"
+    owner = await new_enterprise(cloud, slug)
+    token = await connect(cloud, owner, slug=slug)
+    first = report(users, sequence=1, server_id=slug)
     assert (await push(cloud, token, first)).status_code == 201
     figure = await consumed(cloud, owner)
-    assert figure < len(users)
     assert (await push(cloud, token, first)).json()["status"] == "duplicate"
+    assert await consumed(cloud, owner) == figure
     shuffled = list(users)
-    rng.shuffle(shuffled)
-    assert (await push(cloud, token, report(shuffled, sequence=2))).status_code == 201
+    random.Random(seed).shuffle(shuffled)
+    assert (
+        await push(cloud, token, report(shuffled, sequence=2, server_id=slug))
+    ).status_code == 201
     assert await consumed(cloud, owner) == figure
