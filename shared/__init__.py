@@ -18,11 +18,23 @@ from shared.report import (
     dump_report,
     parse_report,
 )
+from shared.signing import (
+    ExportFile,
+    ExportFileError,
+    key_id,
+    load_public_key,
+    public_key_text,
+    read_export,
+    sign_report,
+    verify_export,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
     "ErrorBody",
     "Excluded",
+    "ExportFile",
+    "ExportFileError",
     "InvalidEmailError",
     "LicenseInfo",
     "ParsedReport",
@@ -33,6 +45,12 @@ __all__ = [
     "canonical_bytes",
     "dump_report",
     "is_valid_email",
+    "key_id",
+    "load_public_key",
     "normalize_email",
     "parse_report",
+    "public_key_text",
+    "read_export",
+    "sign_report",
+    "verify_export",
 ]

@@ -10,7 +10,15 @@ from sqlalchemy.orm import sessionmaker
 
 from services.cloud_api.api.deps import CloudState
 from services.cloud_api.api.errors import install_error_handlers
-from services.cloud_api.api.routes import admin, enterprises, github, health, licenses, usage
+from services.cloud_api.api.routes import (
+    admin,
+    enterprises,
+    github,
+    health,
+    licenses,
+    uploads,
+    usage,
+)
 from services.cloud_api.db.migrate import migrate
 from services.cloud_api.domain.license_data import LicenseCache
 from services.cloud_api.settings import Settings
@@ -37,6 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="license-sync cloud API", version="1", lifespan=lifespan)
     install_error_handlers(app)
-    for module in (health, admin, enterprises, usage, licenses, github):
+    for module in (health, admin, enterprises, usage, uploads, licenses, github):
         app.include_router(module.router)
     return app

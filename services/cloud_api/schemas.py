@@ -45,8 +45,9 @@ class InstanceConnected(BaseModel):
     server_id: str | None
     hostname: str
     upload_only: bool
-    instance_token: str
-    """Shown once: only its hash is kept."""
+    instance_token: str | None
+    """Shown once: only its hash is kept. None for an upload-only instance, which has no
+    network path and so no token."""
 
 
 class AccountsImported(BaseModel):

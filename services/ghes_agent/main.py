@@ -16,17 +16,14 @@ from services.ghes_agent.api.errors import install_error_handlers
 from services.ghes_agent.api.routes import router
 from services.ghes_agent.clients.cloud import CloudClient
 from services.ghes_agent.db.migrate import migrate
-from services.ghes_agent.domain.keys import (
-    load_or_create_admin_token,
-    load_or_create_key,
-    public_key_text,
-)
+from services.ghes_agent.domain.keys import load_or_create_admin_token, load_or_create_key
 from services.ghes_agent.domain.runs import abandon_interrupted_runs, ensure_identity
 from services.ghes_agent.domain.schedule import default_cron
 from services.ghes_agent.domain.sync import SyncConfigError, SyncContext
 from services.ghes_agent.domain.users_csv import UsersSnapshot, read_users_file
 from services.ghes_agent.jobs import SyncRunner, WeeklySchedule
 from services.ghes_agent.settings import AgentSettings
+from shared import public_key_text
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +44,8 @@ def create_app(
         sessions = sessionmaker(engine, expire_on_commit=False)
         identity = ensure_identity(sessions)
         abandon_interrupted_runs(sessions)
-        public_key = public_key_text(load_or_create_key(settings.data_dir))
+        signing_key = load_or_create_key(settings.data_dir)
+        public_key = public_key_text(signing_key)
         ctx = SyncContext(
             sessions=sessions,
             hostname=settings.hostname,
@@ -69,6 +67,7 @@ def create_app(
             sessions=sessions,
             server_id=identity.server_id,
             public_key=public_key,
+            signing_key=signing_key,
             admin_token=admin_token(settings),
             runner=runner,
             schedule=schedule,

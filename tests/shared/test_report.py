@@ -22,6 +22,8 @@ def test_public_names_are_pinned() -> None:
         [
             "SCHEMA_VERSION",
             "ErrorBody",
+            "ExportFile",
+            "ExportFileError",
             "Excluded",
             "InvalidEmailError",
             "LicenseInfo",
@@ -33,8 +35,14 @@ def test_public_names_are_pinned() -> None:
             "canonical_bytes",
             "dump_report",
             "is_valid_email",
+            "key_id",
+            "load_public_key",
             "normalize_email",
             "parse_report",
+            "public_key_text",
+            "read_export",
+            "sign_report",
+            "verify_export",
         ]
     )
 

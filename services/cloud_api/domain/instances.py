@@ -9,15 +9,16 @@ from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Credential, Enterprise, ServerInstance, ServerUser
 from services.cloud_api.domain.enterprises import touch
-from services.cloud_api.domain.errors import ConflictError, NotFoundError
+from services.cloud_api.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from services.cloud_api.domain.tokens import INSTANCE_PREFIX, new_token
 from services.common.clock import utcnow
+from shared import load_public_key
 
 
 @dataclass(frozen=True, slots=True)
 class NewInstance:
     instance: ServerInstance
-    instance_token: str
+    instance_token: str | None
 
 
 def connect_instance(
@@ -29,6 +30,16 @@ def connect_instance(
     public_key: str | None,
     upload_only: bool,
 ) -> NewInstance:
+    if public_key is not None:
+        try:
+            load_public_key(public_key)
+        except ValueError as error:
+            raise InvalidInputError(f"public_key: {error}", code="invalid_public_key") from None
+    if upload_only and (server_id is None or public_key is None):
+        raise InvalidInputError(
+            "an upload-only instance is connected with its server_id and public_key "
+            "(the agent's GET /instance shows both)"
+        )
     if server_id is not None and find_instance(session, enterprise.id, server_id) is not None:
         raise ConflictError(
             f"server instance {server_id} is already connected", code="instance_exists"
@@ -45,6 +56,8 @@ def connect_instance(
     )
     session.add(instance)
     session.flush()
+    if upload_only:
+        return NewInstance(instance, None)
     token, token_hash = new_token(INSTANCE_PREFIX)
     session.add(
         Credential(

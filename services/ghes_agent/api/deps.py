@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +20,7 @@ class AgentAppState:
     sessions: sessionmaker[Session]
     server_id: str
     public_key: str
+    signing_key: Ed25519PrivateKey
     admin_token: str
     runner: SyncRunner
     schedule: WeeklySchedule | None

@@ -10,7 +10,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.ghes_agent.domain.runs import RunNotFoundError
 from shared import ErrorBody
 
-WORDS = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 422: "invalid_input"}
+WORDS = {
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "users_unavailable",
+    422: "invalid_input",
+}
 
 
 def _body(status: int, detail: str) -> JSONResponse:

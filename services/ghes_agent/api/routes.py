@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+import asyncio
+
+from fastapi import APIRouter, HTTPException, Response, status
 
 from services.ghes_agent.api.deps import AdminDep, StateDep
 from services.ghes_agent.api.schemas import HealthView, InstanceView, RunList, RunView, StatusView
+from services.ghes_agent.domain.export import export_report
 from services.ghes_agent.domain.runs import get_run, list_runs, sync_status
+from services.ghes_agent.domain.sync import SyncConfigError
+from services.ghes_agent.domain.users_csv import UsersFileError
 
 router = APIRouter()
 
@@ -48,6 +53,38 @@ def get_instance(state: StateDep, _admin: AdminDep) -> InstanceView:
         hostname=state.settings.hostname,
         ghes_version=state.settings.ghes_version,
         public_key=state.public_key,
+    )
+
+
+@router.get(
+    "/license/usage/export",
+    tags=["instance"],
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+async def export_license_usage(state: StateDep, _admin: AdminDep) -> Response:
+    """The signed export file for uploading by hand where there is no network path. Each
+    export is a new report: a new report_id and the next sequence."""
+    try:
+        snapshot = await asyncio.to_thread(state.runner.ctx.read_users)
+    except (UsersFileError, SyncConfigError) as error:
+        raise HTTPException(409, f"cannot read the instance's users: {error}") from None
+    result = await asyncio.to_thread(
+        export_report,
+        state.sessions,
+        state.signing_key,
+        snapshot,
+        hostname=state.settings.hostname,
+        ghes_version=state.settings.ghes_version,
+    )
+    return Response(
+        result.content,
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{result.filename}"',
+            "X-Report-Id": result.report_id,
+            "X-Report-Sequence": str(result.sequence),
+        },
     )
 
 

@@ -56,12 +56,13 @@ class OutboxReport(Base):
 
     report_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     sequence: Mapped[int] = mapped_column(BigInteger, index=True)
-    run_id: Mapped[str] = mapped_column(String(36))
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    """The sync run that generated it; None for a report exported to a file."""
     body_gzip: Mapped[bytes] = mapped_column(LargeBinary)
     user_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16), index=True)
-    """pending, delivered, superseded or refused."""
+    """pending, delivered, superseded, refused, or exported (written to a file)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(2000))
     delivered_at: Mapped[datetime | None]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 from pathlib import Path
@@ -32,12 +31,6 @@ def load_or_create_key(data_dir: Path) -> Ed25519PrivateKey:
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
     return key
-
-
-def public_key_text(key: Ed25519PrivateKey) -> str:
-    """The raw 32-byte public key, base64: what the cloud is told at registration."""
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode("ascii")
 
 
 def load_or_create_admin_token(data_dir: Path) -> str:

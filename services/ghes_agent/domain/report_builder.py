@@ -5,9 +5,12 @@ from __future__ import annotations
 import gzip
 import uuid
 from datetime import datetime
+from typing import Any
+
+import orjson
 
 from services.ghes_agent.domain.users_csv import UsersSnapshot
-from shared import SCHEMA_VERSION, Excluded, LicenseInfo, ReportHeader, dump_report
+from shared import SCHEMA_VERSION, Excluded, LicenseInfo, ReportHeader
 
 
 def build_report(
@@ -19,8 +22,8 @@ def build_report(
     sequence: int,
     generated_at: datetime,
     license_info: LicenseInfo | None = None,
-) -> tuple[ReportHeader, bytes]:
-    """Return the header and the gzip-compressed JSON body (as stored and as sent)."""
+) -> dict[str, Any]:
+    """The report as a JSON-ready document (no model per user: there may be 500,000)."""
     header = ReportHeader(
         schema_version=SCHEMA_VERSION,
         report_id=uuid.uuid4(),
@@ -32,5 +35,11 @@ def build_report(
         license=license_info,
         excluded=Excluded(suspended=snapshot.suspended),
     )
+    document = header.model_dump(mode="json")
+    document["users"] = [{"id": user_id, "email": email} for user_id, email in snapshot.users]
+    return document
+
+
+def compress(document: dict[str, Any]) -> bytes:
     # Level 6: most of the size win for little CPU on hundreds of thousands of users.
-    return header, gzip.compress(dump_report(header, snapshot.users), compresslevel=6)
+    return gzip.compress(orjson.dumps(document), compresslevel=6)

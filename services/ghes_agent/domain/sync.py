@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.common.clock import utcnow
 from services.ghes_agent.clients.cloud import CloudClient, CloudError
 from services.ghes_agent.db.models import OutboxReport, SyncRun
-from services.ghes_agent.domain.report_builder import build_report
+from services.ghes_agent.domain.report_builder import build_report, compress
 from services.ghes_agent.domain.runs import lock_state, update_run
 from services.ghes_agent.domain.users_csv import UsersFileError, UsersSnapshot
 
@@ -74,40 +74,60 @@ async def _generate_and_deliver(
 
 
 def generate_report(ctx: SyncContext, run_id: str, snapshot: UsersSnapshot) -> str:
-    with ctx.sessions.begin() as session:
-        state = lock_state(session)
-        state.last_sequence += 1
-        header, body = build_report(
-            snapshot,
-            server_id=state.server_id,
-            hostname=ctx.hostname,
-            ghes_version=ctx.ghes_version,
-            sequence=state.last_sequence,
-            generated_at=utcnow(),
-        )
-        report_id = str(header.report_id)
-        session.add(
-            OutboxReport(
-                report_id=report_id,
-                sequence=header.sequence,
-                run_id=run_id,
-                body_gzip=body,
-                user_count=len(snapshot.users),
-                created_at=utcnow(),
-                state="pending",
-                attempts=0,
-            )
-        )
+    document = store_new_report(
+        ctx.sessions,
+        snapshot,
+        hostname=ctx.hostname,
+        ghes_version=ctx.ghes_version,
+        run_id=run_id,
+        state="pending",
+    )
     update_run(
         ctx.sessions,
         run_id,
-        report_id=report_id,
-        sequence=header.sequence,
+        report_id=document["report_id"],
+        sequence=document["sequence"],
         users_sent=len(snapshot.users),
         suspended_excluded=snapshot.suspended,
         invalid_emails=snapshot.invalid_emails,
     )
-    return report_id
+    return str(document["report_id"])
+
+
+def store_new_report(
+    sessions: sessionmaker[Session],
+    snapshot: UsersSnapshot,
+    *,
+    hostname: str,
+    ghes_version: str,
+    run_id: str | None,
+    state: str,
+) -> dict[str, Any]:
+    """Take the next sequence and keep the report, in one transaction."""
+    with sessions.begin() as session:
+        agent = lock_state(session)
+        agent.last_sequence += 1
+        document = build_report(
+            snapshot,
+            server_id=agent.server_id,
+            hostname=hostname,
+            ghes_version=ghes_version,
+            sequence=agent.last_sequence,
+            generated_at=utcnow(),
+        )
+        session.add(
+            OutboxReport(
+                report_id=document["report_id"],
+                sequence=document["sequence"],
+                run_id=run_id,
+                body_gzip=compress(document),
+                user_count=len(snapshot.users),
+                created_at=utcnow(),
+                state=state,
+                attempts=0,
+            )
+        )
+    return document
 
 
 async def deliver(ctx: SyncContext, run_id: str, report_id: str) -> dict[str, Any]:

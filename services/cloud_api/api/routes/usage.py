@@ -9,6 +9,7 @@ from services.cloud_api.api.body import read_body
 from services.cloud_api.api.deps import CloudState, InstanceDep, StateDep
 from services.cloud_api.domain.errors import DomainError, InvalidInputError
 from services.cloud_api.domain.ingest import Receipt, apply_report, record_refusal
+from services.cloud_api.domain.uploads import learn_public_key
 from services.cloud_api.schemas import UsageReceipt
 from shared import ReportFormatError, UsageReport, parse_report
 
@@ -30,6 +31,11 @@ async def post_server_usage(
 ) -> UsageReceipt:
     settings = state.settings
     try:
+        public_key = request.headers.get("x-agent-public-key")
+        if public_key:
+            await run_in_threadpool(
+                learn_public_key, state.sessions, instance.instance_pk, public_key.strip()
+            )
         body = await read_body(
             request,
             max_bytes=settings.max_body_bytes,

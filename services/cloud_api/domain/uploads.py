@@ -1,0 +1,80 @@
+"""Applying an uploaded export file: the signature is checked against the instance's
+registered public key, then the report goes through exactly the connected-sync path."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.cloud_api.db.models import ServerInstance
+from services.cloud_api.domain.errors import (
+    ConflictError,
+    DomainError,
+    InvalidInputError,
+    NotFoundError,
+)
+from services.cloud_api.domain.ingest import Receipt, apply_report, record_refusal
+from services.cloud_api.domain.instances import find_instance
+from services.cloud_api.domain.license_data import LicenseCache
+from shared import (
+    ExportFile,
+    ExportFileError,
+    ReportFormatError,
+    load_public_key,
+    parse_report,
+    verify_export,
+)
+
+
+def apply_upload(
+    sessions: sessionmaker[Session], cache: LicenseCache, enterprise_id: int, export: ExportFile
+) -> Receipt:
+    server_id = export.report.get("server_id")
+    if not isinstance(server_id, str) or not server_id:
+        raise InvalidInputError(
+            "report.server_id: must be a non-empty string", code="invalid_report"
+        )
+    with sessions() as session:
+        instance = find_instance(session, enterprise_id, server_id)
+        if instance is None:
+            raise NotFoundError(
+                f"no server instance {server_id} is connected to this enterprise; connect it "
+                "(with its public key) before uploading its files",
+                code="unknown_instance",
+            )
+        instance_pk, public_key = instance.id, instance.public_key
+    try:
+        if public_key is None:
+            raise ConflictError(
+                f"server instance {server_id} has no registered public key to check the "
+                "file against; register it (GET /instance on the agent shows it)",
+                code="no_public_key",
+            )
+        try:
+            verify_export(export, public_key)
+            report = parse_report(export.report)
+        except ExportFileError as error:
+            raise InvalidInputError(error.detail, code=error.code) from None
+        except ReportFormatError as error:
+            raise InvalidInputError(str(error), code="invalid_report") from None
+        return apply_report(
+            sessions, cache, instance_pk=instance_pk, report=report, source="upload"
+        )
+    except DomainError as error:
+        record_refusal(sessions, instance_pk, error)
+        raise
+
+
+def learn_public_key(sessions: sessionmaker[Session], instance_pk: int, public_key: str) -> None:
+    """The first connected push may introduce the agent's key (its token vouches for it);
+    a key once known is never replaced this way."""
+    try:
+        load_public_key(public_key)
+    except ValueError as error:
+        raise InvalidInputError(f"X-Agent-Public-Key: {error}", code="invalid_public_key") from None
+    with sessions.begin() as session:
+        session.execute(
+            update(ServerInstance)
+            .where(ServerInstance.id == instance_pk, ServerInstance.public_key.is_(None))
+            .values(public_key=public_key)
+        )

@@ -1,0 +1,48 @@
+"""The signed export file for closed networks: each export is a new report (a new
+report_id and the next sequence), kept in the outbox as ``exported``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.ghes_agent.domain.sync import store_new_report
+from services.ghes_agent.domain.users_csv import UsersSnapshot
+from shared import sign_report
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    filename: str
+    content: bytes
+    report_id: str
+    sequence: int
+    users: int
+
+
+def export_report(
+    sessions: sessionmaker[Session],
+    key: Ed25519PrivateKey,
+    snapshot: UsersSnapshot,
+    *,
+    hostname: str,
+    ghes_version: str,
+) -> ExportResult:
+    document = store_new_report(
+        sessions,
+        snapshot,
+        hostname=hostname,
+        ghes_version=ghes_version,
+        run_id=None,
+        state="exported",
+    )
+    day = str(document["generated_at"])[:10]
+    return ExportResult(
+        filename=f"{hostname}-license-usage-{day}.json",
+        content=sign_report(document, key),
+        report_id=str(document["report_id"]),
+        sequence=int(document["sequence"]),
+        users=len(snapshot.users),
+    )
