@@ -8,6 +8,7 @@ Exit codes: 0 done, 1 the work failed, 2 wrong usage.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 
@@ -18,9 +19,9 @@ from services.ghes_agent.db.migrate import migrate
 from services.ghes_agent.domain.export import export_report
 from services.ghes_agent.domain.keys import load_or_create_key
 from services.ghes_agent.domain.runs import ensure_identity
-from services.ghes_agent.domain.sync import SyncConfigError
+from services.ghes_agent.domain.sources import SourceError
 from services.ghes_agent.domain.users_csv import UsersFileError
-from services.ghes_agent.main import users_reader
+from services.ghes_agent.main import users_source
 from services.ghes_agent.settings import AgentSettings
 from shared import public_key_text
 
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export":
             return _export(settings, args.output)
         return _instance(settings)
-    except (UsersFileError, SyncConfigError) as error:
+    except (UsersFileError, SourceError) as error:
         print(f"ghes-agent: {error}", file=sys.stderr)
         return 1
 
@@ -53,13 +54,9 @@ def _sessions(settings: AgentSettings) -> sessionmaker:  # type: ignore[type-arg
 
 def _export(settings: AgentSettings, output: Path | None) -> int:
     sessions = _sessions(settings)
-    snapshot = users_reader(settings)()
+    facts = asyncio.run(users_source(settings)())
     result = export_report(
-        sessions,
-        load_or_create_key(settings.data_dir),
-        snapshot,
-        hostname=settings.hostname,
-        ghes_version=settings.ghes_version,
+        sessions, load_or_create_key(settings.data_dir), facts, hostname=settings.hostname
     )
     target = output or Path.cwd()
     if target.is_dir():
@@ -67,7 +64,7 @@ def _export(settings: AgentSettings, output: Path | None) -> int:
     target.write_bytes(result.content)
     print(
         f"wrote {target}: report {result.report_id}, sequence {result.sequence}, "
-        f"{result.users} users ({snapshot.suspended} suspended left out)"
+        f"{result.users} users ({facts.snapshot.suspended} suspended left out)"
     )
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -15,12 +16,19 @@ from services.ghes_agent.api.deps import AgentAppState
 from services.ghes_agent.api.errors import install_error_handlers
 from services.ghes_agent.api.routes import router
 from services.ghes_agent.clients.cloud import CloudClient
+from services.ghes_agent.clients.ghes import GhesClient
 from services.ghes_agent.db.migrate import migrate
 from services.ghes_agent.domain.keys import load_or_create_admin_token, load_or_create_key
 from services.ghes_agent.domain.runs import abandon_interrupted_runs, ensure_identity
 from services.ghes_agent.domain.schedule import default_cron
+from services.ghes_agent.domain.sources import (
+    InstanceFacts,
+    SourceError,
+    UsersSource,
+    csv_source,
+    no_source,
+)
 from services.ghes_agent.domain.sync import SyncConfigError, SyncContext
-from services.ghes_agent.domain.users_csv import UsersSnapshot, read_users_file
 from services.ghes_agent.jobs import SyncRunner, WeeklySchedule
 from services.ghes_agent.settings import AgentSettings
 from shared import public_key_text
@@ -32,8 +40,9 @@ def create_app(
     settings: AgentSettings | None = None,
     *,
     cloud_transport: httpx.AsyncBaseTransport | None = None,
+    ghes_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """``cloud_transport`` lets a test put the real cloud app behind the agent's client."""
+    """The transports let a test put real apps behind the agent's clients."""
     settings = settings or AgentSettings()
 
     @asynccontextmanager
@@ -49,9 +58,8 @@ def create_app(
         ctx = SyncContext(
             sessions=sessions,
             hostname=settings.hostname,
-            ghes_version=settings.ghes_version,
             public_key=public_key,
-            read_users=users_reader(settings),
+            collect=users_source(settings, ghes_transport),
             cloud_client=cloud_client_factory(settings, cloud_transport),
         )
         runner = SyncRunner(ctx)
@@ -94,17 +102,50 @@ def admin_token(settings: AgentSettings) -> str:
     return token
 
 
-def users_reader(settings: AgentSettings) -> Callable[[], UsersSnapshot]:
-    path = settings.users_csv
+def users_source(
+    settings: AgentSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> UsersSource:
+    if settings.ghes_url:
+        return ghes_source(settings, transport)
+    if settings.users_csv is not None:
+        return csv_source(settings.users_csv, settings.ghes_version)
+    return no_source()
 
-    def read() -> UsersSnapshot:
-        if path is None:
-            raise SyncConfigError(
-                "no users source: set GHES_AGENT_USERS_CSV (an all_users.csv file)"
-            )
-        return read_users_file(path)
 
-    return read
+def ghes_source(
+    settings: AgentSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> UsersSource:
+    url, token = settings.ghes_url or "", settings.ghes_token
+
+    async def collect() -> InstanceFacts:
+        if token is None:
+            raise SourceError("GHES_AGENT_GHES_URL is set but GHES_AGENT_GHES_TOKEN is not")
+        client = GhesClient(
+            url,
+            token.get_secret_value(),
+            verify=tls_verification(settings),
+            timeout=settings.http_timeout_seconds,
+            report_max_wait=settings.ghes_report_max_wait_seconds,
+            report_poll_interval=settings.ghes_report_poll_seconds,
+            transport=transport,
+        )
+        async with client:
+            return await client.collect()
+
+    return collect
+
+
+def tls_verification(settings: AgentSettings) -> ssl.SSLContext | bool:
+    if not settings.ghes_verify_tls:
+        log.warning(
+            "TLS VERIFICATION OF %s IS OFF (GHES_AGENT_GHES_VERIFY_TLS=false): anyone on the "
+            "network path can read the site-admin token and forge the users report",
+            settings.ghes_url,
+        )
+        return False
+    if settings.ghes_ca_bundle is not None:
+        return ssl.create_default_context(cafile=str(settings.ghes_ca_bundle))
+    return True
 
 
 def cloud_client_factory(

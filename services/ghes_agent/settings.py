@@ -19,7 +19,16 @@ class AgentSettings(BaseSettings):
     instance_token: SecretStr | None = None
     users_csv: Path | None = None
     ghes_url: str | None = None
+    """The GHES instance to read users from (its https:// address); takes precedence over
+    ``users_csv``."""
     ghes_token: SecretStr | None = None
+    """A site administrator's personal access token (scope ``site_admin``)."""
+    ghes_ca_bundle: Path | None = None
+    """CA certificates (PEM) for an instance whose certificate an internal CA issued."""
+    ghes_verify_tls: bool = True
+    """Turning this off is logged loudly at every use: only for a first test."""
+    ghes_report_max_wait_seconds: float = 600.0
+    ghes_report_poll_seconds: float = 5.0
     hostname: str = socket.getfqdn()
     ghes_version: str = "unknown"
     """Reported when users come from a file, which does not say the GHES version."""

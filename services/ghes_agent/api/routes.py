@@ -8,7 +8,7 @@ from services.ghes_agent.api.deps import AdminDep, StateDep
 from services.ghes_agent.api.schemas import HealthView, InstanceView, RunList, RunView, StatusView
 from services.ghes_agent.domain.export import export_report
 from services.ghes_agent.domain.runs import get_run, list_runs, sync_status
-from services.ghes_agent.domain.sync import SyncConfigError
+from services.ghes_agent.domain.sources import SourceError
 from services.ghes_agent.domain.users_csv import UsersFileError
 
 router = APIRouter()
@@ -66,16 +66,11 @@ async def export_license_usage(state: StateDep, _admin: AdminDep) -> Response:
     """The signed export file for uploading by hand where there is no network path. Each
     export is a new report: a new report_id and the next sequence."""
     try:
-        snapshot = await asyncio.to_thread(state.runner.ctx.read_users)
-    except (UsersFileError, SyncConfigError) as error:
+        facts = await state.runner.ctx.collect()
+    except (UsersFileError, SourceError) as error:
         raise HTTPException(409, f"cannot read the instance's users: {error}") from None
     result = await asyncio.to_thread(
-        export_report,
-        state.sessions,
-        state.signing_key,
-        snapshot,
-        hostname=state.settings.hostname,
-        ghes_version=state.settings.ghes_version,
+        export_report, state.sessions, state.signing_key, facts, hostname=state.settings.hostname
     )
     return Response(
         result.content,

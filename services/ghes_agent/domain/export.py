@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.ghes_agent.domain.sources import InstanceFacts
 from services.ghes_agent.domain.sync import store_new_report
-from services.ghes_agent.domain.users_csv import UsersSnapshot
 from shared import sign_report
 
 
@@ -25,24 +25,16 @@ class ExportResult:
 def export_report(
     sessions: sessionmaker[Session],
     key: Ed25519PrivateKey,
-    snapshot: UsersSnapshot,
+    facts: InstanceFacts,
     *,
     hostname: str,
-    ghes_version: str,
 ) -> ExportResult:
-    document = store_new_report(
-        sessions,
-        snapshot,
-        hostname=hostname,
-        ghes_version=ghes_version,
-        run_id=None,
-        state="exported",
-    )
+    document = store_new_report(sessions, facts, hostname=hostname, run_id=None, state="exported")
     day = str(document["generated_at"])[:10]
     return ExportResult(
         filename=f"{hostname}-license-usage-{day}.json",
         content=sign_report(document, key),
         report_id=str(document["report_id"]),
         sequence=int(document["sequence"]),
-        users=len(snapshot.users),
+        users=len(facts.snapshot.users),
     )

@@ -20,22 +20,22 @@ from services.ghes_agent.clients.cloud import CloudClient, CloudError
 from services.ghes_agent.db.models import OutboxReport, SyncRun
 from services.ghes_agent.domain.report_builder import build_report, compress
 from services.ghes_agent.domain.runs import lock_state, update_run
-from services.ghes_agent.domain.users_csv import UsersFileError, UsersSnapshot
+from services.ghes_agent.domain.sources import InstanceFacts, SourceError, UsersSource
+from services.ghes_agent.domain.users_csv import UsersFileError
 
 log = logging.getLogger(__name__)
 
 
-class SyncConfigError(RuntimeError):
-    """The agent is not set up to sync (no cloud URL, token or users source)."""
+class SyncConfigError(SourceError):
+    """The agent is not set up to sync (no cloud URL or token)."""
 
 
 @dataclass(frozen=True, slots=True)
 class SyncContext:
     sessions: sessionmaker[Session]
     hostname: str
-    ghes_version: str
     public_key: str
-    read_users: Callable[[], UsersSnapshot]
+    collect: UsersSource
     cloud_client: Callable[[], CloudClient]
 
 
@@ -43,9 +43,9 @@ async def execute_run(ctx: SyncContext, run_id: str) -> None:
     """Carry a queued run to ``succeeded`` or ``failed``; never raises."""
     update_run(ctx.sessions, run_id, status="running", started_at=utcnow())
     try:
-        snapshot = await asyncio.to_thread(ctx.read_users)
-        receipt = await _generate_and_deliver(ctx, run_id, snapshot)
-    except (UsersFileError, CloudError, SyncConfigError) as error:
+        facts = await ctx.collect()
+        receipt = await _generate_and_deliver(ctx, run_id, facts)
+    except (UsersFileError, CloudError, SourceError) as error:
         log.warning("sync run %s failed: %s", run_id, error)
         update_run(ctx.sessions, run_id, status="failed", finished_at=utcnow(), error=str(error))
     except Exception as error:
@@ -57,9 +57,9 @@ async def execute_run(ctx: SyncContext, run_id: str) -> None:
 
 
 async def _generate_and_deliver(
-    ctx: SyncContext, run_id: str, snapshot: UsersSnapshot
+    ctx: SyncContext, run_id: str, facts: InstanceFacts
 ) -> dict[str, Any]:
-    report_id = await asyncio.to_thread(generate_report, ctx, run_id, snapshot)
+    report_id = await asyncio.to_thread(generate_report, ctx, run_id, facts)
     try:
         return await deliver(ctx, run_id, report_id)
     except CloudError as error:
@@ -69,18 +69,14 @@ async def _generate_and_deliver(
         # continue above it with a fresh report of the same users.
         log.warning("cloud is at sequence %s; continuing above it", error.current_sequence)
         _supersede(ctx.sessions, report_id, error.current_sequence)
-        report_id = await asyncio.to_thread(generate_report, ctx, run_id, snapshot)
+        report_id = await asyncio.to_thread(generate_report, ctx, run_id, facts)
         return await deliver(ctx, run_id, report_id)
 
 
-def generate_report(ctx: SyncContext, run_id: str, snapshot: UsersSnapshot) -> str:
+def generate_report(ctx: SyncContext, run_id: str, facts: InstanceFacts) -> str:
+    snapshot = facts.snapshot
     document = store_new_report(
-        ctx.sessions,
-        snapshot,
-        hostname=ctx.hostname,
-        ghes_version=ctx.ghes_version,
-        run_id=run_id,
-        state="pending",
+        ctx.sessions, facts, hostname=ctx.hostname, run_id=run_id, state="pending"
     )
     update_run(
         ctx.sessions,
@@ -96,14 +92,14 @@ def generate_report(ctx: SyncContext, run_id: str, snapshot: UsersSnapshot) -> s
 
 def store_new_report(
     sessions: sessionmaker[Session],
-    snapshot: UsersSnapshot,
+    facts: InstanceFacts,
     *,
     hostname: str,
-    ghes_version: str,
     run_id: str | None,
     state: str,
 ) -> dict[str, Any]:
     """Take the next sequence and keep the report, in one transaction."""
+    snapshot = facts.snapshot
     with sessions.begin() as session:
         agent = lock_state(session)
         agent.last_sequence += 1
@@ -111,9 +107,10 @@ def store_new_report(
             snapshot,
             server_id=agent.server_id,
             hostname=hostname,
-            ghes_version=ghes_version,
+            ghes_version=facts.ghes_version,
             sequence=agent.last_sequence,
             generated_at=utcnow(),
+            license_info=facts.license,
         )
         session.add(
             OutboxReport(

@@ -1,0 +1,211 @@
+"""Reading users and license facts from the GHES instance itself (SPEC section 5).
+
+The site-admin report ``/stafftools/reports/all_users.csv`` is fetched with a site-admin
+token; GHES answers 202 while it prepares the report, so the client waits and asks again,
+within a bound. The CSV is streamed to a temporary file and parsed from there: a large
+instance's report is never held in memory whole, let alone several times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import ssl
+import tempfile
+import time
+from datetime import datetime
+from typing import IO, Any
+
+import httpx
+
+from services.ghes_agent.domain.sources import InstanceFacts, SourceError
+from services.ghes_agent.domain.users_csv import UsersSnapshot, read_users
+from shared import LicenseInfo
+
+log = logging.getLogger(__name__)
+REPORT_PATH = "/stafftools/reports/all_users.csv"
+LICENSE_PATH = "/api/v3/enterprise/settings/license"
+META_PATH = "/api/v3/meta"
+
+
+class GhesError(SourceError):
+    """A GHES answer an administrator must act on; the message says what to do."""
+
+
+class GhesClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        verify: ssl.SSLContext | str | bool = True,
+        timeout: float = 60.0,
+        report_max_wait: float = 600.0,
+        report_poll_interval: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.report_max_wait = report_max_wait
+        self.report_poll_interval = report_poll_interval
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"Authorization": f"token {token}", "Accept": "application/json"},
+            verify=verify,
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> GhesClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self._client.aclose()
+
+    async def collect(self) -> InstanceFacts:
+        """Everything a report needs, or GhesError: never a report from partial data."""
+        version = await self.installed_version()
+        license_info = await self.license()
+        with tempfile.TemporaryFile("w+b") as spool:
+            await self.download_users_report(spool)
+            spool.seek(0)
+            snapshot = await asyncio.to_thread(_parse_spooled, spool)
+        return InstanceFacts(snapshot, version, license_info)
+
+    async def installed_version(self) -> str:
+        meta = await self._get_json(META_PATH)
+        version = meta.get("installed_version")
+        if not isinstance(version, str) or not version:
+            raise GhesError(f"{META_PATH} did not say installed_version: is this a GHES instance?")
+        return version
+
+    async def license(self) -> LicenseInfo | None:
+        body = await self._get_json(LICENSE_PATH)
+        return license_info(body)
+
+    async def download_users_report(self, sink: IO[bytes]) -> None:
+        deadline = time.monotonic() + self.report_max_wait
+        while True:
+            async with self._stream(REPORT_PATH) as response:
+                if response.status_code == 200:
+                    async for chunk in response.aiter_bytes():
+                        sink.write(chunk)
+                    return
+                if response.status_code != 202:
+                    await response.aread()
+                    raise _error_for(response, REPORT_PATH)
+            if time.monotonic() + self.report_poll_interval > deadline:
+                raise GhesError(
+                    f"GHES was still preparing {REPORT_PATH} after {self.report_max_wait:.0f} "
+                    "s; on a large instance raise GHES_AGENT_GHES_REPORT_MAX_WAIT_SECONDS"
+                )
+            await asyncio.sleep(self.report_poll_interval)
+
+    async def _get_json(self, path: str) -> dict[str, Any]:
+        async with self._stream(path) as response:
+            await response.aread()
+            if response.status_code != 200:
+                raise _error_for(response, path)
+            try:
+                body = response.json()
+            except ValueError:
+                raise GhesError(f"{path} did not answer JSON: is this a GHES instance?") from None
+        if not isinstance(body, dict):
+            raise GhesError(f"{path} answered something other than a JSON object")
+        return body
+
+    def _stream(self, path: str) -> Any:
+        return _Guarded(self._client, self.base_url, path)
+
+
+class _Guarded:
+    """``client.stream`` with transport failures turned into advice."""
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str, path: str) -> None:
+        self._context = client.stream("GET", path)
+        self._where = f"{base_url}{path}"
+
+    async def __aenter__(self) -> httpx.Response:
+        try:
+            return await self._context.__aenter__()
+        except httpx.ConnectError as error:
+            if _is_certificate_problem(error):
+                raise GhesError(
+                    f"TLS verification of {self._where} failed ({_reason(error)}); if the "
+                    "instance uses an internal certificate authority, set "
+                    "GHES_AGENT_GHES_CA_BUNDLE to its CA certificate file"
+                ) from None
+            raise GhesError(
+                f"cannot reach GHES at {self._where} ({_reason(error)}); check "
+                "GHES_AGENT_GHES_URL and the network path"
+            ) from None
+        except httpx.TimeoutException:
+            raise GhesError(f"GHES did not answer {self._where} in time") from None
+        except httpx.TransportError as error:
+            raise GhesError(f"cannot talk to GHES at {self._where} ({_reason(error)})") from None
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._context.__aexit__(*exc)
+
+
+def _is_certificate_problem(error: Exception) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _reason(error: Exception) -> str:
+    return str(error) or type(error).__name__
+
+
+def _error_for(response: httpx.Response, path: str) -> GhesError:
+    status = response.status_code
+    if status == 401:
+        return GhesError(
+            "GHES refused the token (401): it is wrong, expired or revoked; create a new "
+            "personal access token for a site administrator and set GHES_AGENT_GHES_TOKEN"
+        )
+    if status in (403, 404):
+        return GhesError(
+            f"GHES answered {status} for {path}: the token's user is not a site "
+            "administrator, or the token lacks the site_admin scope"
+        )
+    if status == 503:
+        return GhesError(
+            "GHES is in maintenance mode (503); the sync will work again once maintenance "
+            "mode is turned off"
+        )
+    return GhesError(f"GHES answered {status} for {path}")
+
+
+def _parse_spooled(spool: IO[bytes]) -> UsersSnapshot:
+    text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
+    try:
+        return read_users(text)
+    finally:
+        text.detach()
+
+
+def license_info(body: dict[str, Any]) -> LicenseInfo | None:
+    """``seats`` may be a number or the word ``unlimited``; ``expire_at`` is written like
+    ``2016/02/06 12:41:52 -0600``."""
+    seats = body.get("seats")
+    if isinstance(seats, str) and seats.strip().lower() == "unlimited":
+        parsed_seats = None
+    elif isinstance(seats, int) and not isinstance(seats, bool) and seats >= 0:
+        parsed_seats = seats
+    elif isinstance(seats, str) and seats.strip().isdigit():
+        parsed_seats = int(seats)
+    else:
+        raise GhesError(f"{LICENSE_PATH} gave seats {seats!r}, which is not understood")
+    expires = None
+    raw = body.get("expire_at")
+    if raw:
+        try:
+            expires = datetime.strptime(str(raw), "%Y/%m/%d %H:%M:%S %z")
+        except ValueError:
+            log.warning("GHES license expire_at %r is not understood; reporting it unknown", raw)
+    return LicenseInfo(seats=parsed_seats, expires_at=expires)
