@@ -23,10 +23,12 @@ from services.cloud_api.db.migrate import migrate
 from services.cloud_api.domain.license_data import LicenseCache
 from services.cloud_api.settings import Settings
 from services.common.db import make_engine
+from services.common.log_redaction import install_redaction
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    install_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -190,3 +190,13 @@ class EnterpriseView(BaseModel):
     name: str
     seats_purchased: int
     saml_enabled: bool
+
+
+class OwnerTokenIssued(BaseModel):
+    slug: str
+    owner_token: str
+    """Shown once: only its hash is kept."""
+
+
+class TokenRevoke(_Request):
+    token: Annotated[str, Field(min_length=1, max_length=200)]

@@ -9,8 +9,11 @@ never run twice nor dropped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import or_, update
@@ -18,9 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.clock import as_utc, utcnow
 from services.ghes_agent.db.models import AgentState, SyncRun
+from services.ghes_agent.domain.delivery import next_due
 from services.ghes_agent.domain.runs import start_run
 from services.ghes_agent.domain.schedule import cron_trigger, latest_slot
-from services.ghes_agent.domain.sync import SyncContext, execute_run
+from services.ghes_agent.domain.sync import SyncContext, execute_retry, execute_run
 
 log = logging.getLogger(__name__)
 CATCH_UP_HORIZON = timedelta(days=8)
@@ -32,14 +36,27 @@ class SyncRunner:
     def __init__(self, ctx: SyncContext) -> None:
         self.ctx = ctx
         self._tasks: set[asyncio.Task[None]] = set()
+        self.on_run_finished: Callable[[], None] | None = None
 
     async def trigger(self, trigger: str) -> tuple[SyncRun, bool]:
         run, created = await asyncio.to_thread(start_run, self.ctx.sessions, trigger)
         if created:
-            task = asyncio.get_running_loop().create_task(execute_run(self.ctx, run.id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(execute_run(self.ctx, run.id))
         return run, created
+
+    async def retry(self, report_id: str) -> tuple[SyncRun, asyncio.Task[None] | None]:
+        """A retry run for a kept report; no new run while another is active."""
+        run, created = await asyncio.to_thread(start_run, self.ctx.sessions, "retry")
+        task = self._spawn(execute_retry(self.ctx, run.id, report_id)) if created else None
+        return run, task
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        if self.on_run_finished is not None:
+            task.add_done_callback(lambda _task: self.on_run_finished())  # type: ignore[misc]
+        return task
 
     async def wait_idle(self) -> None:
         while self._tasks:
@@ -49,6 +66,52 @@ class SyncRunner:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class DeliveryWorker:
+    """Sends kept reports again when they are due; woken early whenever a run ends."""
+
+    IDLE_CHECK_SECONDS = 60.0
+
+    def __init__(self, runner: SyncRunner) -> None:
+        self.runner = runner
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        runner.on_run_finished = self._wake.set
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                wait = await self._step()
+            except Exception:
+                log.exception("the delivery worker failed; trying again shortly")
+                wait = self.IDLE_CHECK_SECONDS
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def _step(self) -> float:
+        """Send the newest pending report if due; return how long to sleep."""
+        due = await asyncio.to_thread(next_due, self.runner.ctx.sessions)
+        if due is None:
+            return self.IDLE_CHECK_SECONDS
+        report_id, when = due
+        remaining = (when - utcnow()).total_seconds()
+        if remaining > 0:
+            return min(remaining, self.IDLE_CHECK_SECONDS)
+        _run, task = await self.runner.retry(report_id)
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+            return 0.0
+        return 1.0  # another run is active: look again shortly
 
 
 class WeeklySchedule:

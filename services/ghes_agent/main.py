@@ -6,18 +6,21 @@ import logging
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
 
 from services.common.db import make_engine
+from services.common.log_redaction import install_redaction
 from services.ghes_agent.api.deps import AgentAppState
 from services.ghes_agent.api.errors import install_error_handlers
 from services.ghes_agent.api.routes import router
 from services.ghes_agent.clients.cloud import CloudClient
 from services.ghes_agent.clients.ghes import GhesClient
 from services.ghes_agent.db.migrate import migrate
+from services.ghes_agent.domain.delivery import RetryPolicy
 from services.ghes_agent.domain.keys import load_or_create_admin_token, load_or_create_key
 from services.ghes_agent.domain.runs import abandon_interrupted_runs, ensure_identity
 from services.ghes_agent.domain.schedule import default_cron
@@ -29,7 +32,7 @@ from services.ghes_agent.domain.sources import (
     no_source,
 )
 from services.ghes_agent.domain.sync import SyncConfigError, SyncContext
-from services.ghes_agent.jobs import SyncRunner, WeeklySchedule
+from services.ghes_agent.jobs import DeliveryWorker, SyncRunner, WeeklySchedule
 from services.ghes_agent.settings import AgentSettings
 from shared import public_key_text
 
@@ -44,6 +47,7 @@ def create_app(
 ) -> FastAPI:
     """The transports let a test put real apps behind the agent's clients."""
     settings = settings or AgentSettings()
+    install_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,8 +65,15 @@ def create_app(
             public_key=public_key,
             collect=users_source(settings, ghes_transport),
             cloud_client=cloud_client_factory(settings, cloud_transport),
+            retry=RetryPolicy(
+                base_seconds=settings.retry_base_seconds,
+                cap_seconds=settings.retry_cap_seconds,
+                give_up=timedelta(days=settings.retry_give_up_days),
+            ),
         )
         runner = SyncRunner(ctx)
+        worker = DeliveryWorker(runner)
+        worker.start()
         schedule = None
         if settings.scheduler_enabled:
             schedule = WeeklySchedule(
@@ -85,6 +96,7 @@ def create_app(
         finally:
             if schedule is not None:
                 schedule.shutdown()
+            await worker.stop()
             await runner.stop()
             engine.dispose()
 

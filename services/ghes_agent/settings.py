@@ -38,6 +38,12 @@ class AgentSettings(BaseSettings):
     """Default: weekly, at a day, hour and minute derived from the server_id."""
     scheduler_enabled: bool = True
     http_timeout_seconds: float = 120.0
+    retry_base_seconds: float = 60.0
+    """First retry after up to this long; doubling per attempt (full jitter)."""
+    retry_cap_seconds: float = 3600.0
+    """Longest wait between two attempts, and the cap on a Retry-After."""
+    retry_give_up_days: float = 8.0
+    """A report undelivered this long is given up (it is a week old by then)."""
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.cloud_api.db.models import Enterprise, Report, ServerInstance, ServerUser
@@ -46,13 +47,22 @@ def apply_report(
     report: ParsedReport,
     source: Source,
 ) -> Receipt:
-    with sessions.begin() as session:
-        instance = _lock_instance(session, instance_pk)
-        duplicate = _stored_result(session, instance, report)
-        if duplicate is not None:
-            return duplicate
-        _check_identity_and_order(session, instance, report)
-        receipt, state = _replace_current_report(session, instance, report, source)
+    try:
+        with sessions.begin() as session:
+            instance = _lock_instance(session, instance_pk)
+            duplicate = _stored_result(session, instance, report)
+            if duplicate is not None:
+                return duplicate
+            _check_identity_and_order(session, instance, report)
+            receipt, state = _replace_current_report(session, instance, report, source)
+    except IntegrityError:
+        # Another instance's concurrent report took this report_id, or another token bound
+        # this server_id, between our checks and our commit: the same refusals, found late.
+        raise ConflictError(
+            f"report {report.header.report_id} or server_id {report.header.server_id} was "
+            "just taken by a concurrent request",
+            code="report_id_conflict",
+        ) from None
     cache.put(state)
     return receipt
 

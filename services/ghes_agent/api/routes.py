@@ -41,6 +41,8 @@ def get_sync_status(state: StateDep, _admin: AdminDep) -> StatusView:
         last_run_status=current.last_run_status,
         last_error=current.last_error,
         pending_reports=current.pending_reports,
+        next_retry_at=current.next_retry_at,
+        undelivered_error=current.undelivered_error,
         next_scheduled_run=schedule.next_run_time() if schedule else None,
         schedule=schedule.cron if schedule else None,
     )

@@ -35,6 +35,8 @@ class StatusView(BaseModel):
     last_run_status: str | None
     last_error: str | None
     pending_reports: int
+    next_retry_at: datetime | None
+    undelivered_error: str | None
     next_scheduled_run: str | None
     schedule: str | None
 

@@ -66,3 +66,7 @@ class OutboxReport(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(2000))
     delivered_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    """When a pending report is next sent (backoff with jitter, or the cloud's Retry-After)."""
+    lease_until: Mapped[datetime | None]
+    """Set by the process sending it, so that two agents on one database do not both."""

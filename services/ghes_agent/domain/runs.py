@@ -96,6 +96,9 @@ class SyncStatus:
     last_error: str | None
     last_run_status: str | None
     pending_reports: int
+    next_retry_at: datetime | None
+    undelivered_error: str | None
+    """Why the newest kept report has not been delivered yet (or was refused)."""
 
 
 def sync_status(sessions: sessionmaker[Session]) -> SyncStatus:
@@ -112,10 +115,25 @@ def sync_status(sessions: sessionmaker[Session]) -> SyncStatus:
         pending = session.scalar(
             select(func.count()).select_from(OutboxReport).where(OutboxReport.state == "pending")
         )
+        next_retry = session.scalar(
+            select(func.min(OutboxReport.next_attempt_at)).where(OutboxReport.state == "pending")
+        )
+        newest = session.scalar(
+            select(OutboxReport)
+            .where(OutboxReport.state != "exported")
+            .order_by(OutboxReport.sequence.desc())
+            .limit(1)
+        )
     return SyncStatus(
         last_success=last_success,
         last_attempt=latest.started_at if latest else None,
         last_error=latest.error if latest and latest.status == "failed" else None,
         last_run_status=latest.status if latest else None,
         pending_reports=int(pending or 0),
+        next_retry_at=next_retry,
+        undelivered_error=(
+            newest.last_error
+            if newest is not None and newest.state in ("pending", "refused", "expired")
+            else None
+        ),
     )

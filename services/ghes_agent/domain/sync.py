@@ -9,15 +9,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.clock import utcnow
-from services.ghes_agent.clients.cloud import CloudClient, CloudError
-from services.ghes_agent.db.models import OutboxReport, SyncRun
+from services.ghes_agent.clients.cloud import CloudClient
+from services.ghes_agent.db.models import OutboxReport
+from services.ghes_agent.domain.delivery import (
+    DeliveryError,
+    RetryPolicy,
+    claim,
+    deliver,
+    supersede,
+    supersede_older,
+)
 from services.ghes_agent.domain.report_builder import build_report, compress
 from services.ghes_agent.domain.runs import lock_state, update_run
 from services.ghes_agent.domain.sources import InstanceFacts, SourceError, UsersSource
@@ -37,6 +44,7 @@ class SyncContext:
     public_key: str
     collect: UsersSource
     cloud_client: Callable[[], CloudClient]
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 async def execute_run(ctx: SyncContext, run_id: str) -> None:
@@ -45,7 +53,7 @@ async def execute_run(ctx: SyncContext, run_id: str) -> None:
     try:
         facts = await ctx.collect()
         receipt = await _generate_and_deliver(ctx, run_id, facts)
-    except (UsersFileError, CloudError, SourceError) as error:
+    except (UsersFileError, DeliveryError, SourceError) as error:
         log.warning("sync run %s failed: %s", run_id, error)
         update_run(ctx.sessions, run_id, status="failed", finished_at=utcnow(), error=str(error))
     except Exception as error:
@@ -62,13 +70,14 @@ async def _generate_and_deliver(
     report_id = await asyncio.to_thread(generate_report, ctx, run_id, facts)
     try:
         return await deliver(ctx, run_id, report_id)
-    except CloudError as error:
-        if error.error != "sequence_conflict" or error.current_sequence is None:
+    except DeliveryError as failure:
+        cloud_sequence = failure.cloud.current_sequence
+        if failure.cloud.error != "sequence_conflict" or cloud_sequence is None:
             raise
         # The cloud holds a newer sequence than ours (this agent was restored from a backup):
         # continue above it with a fresh report of the same users.
-        log.warning("cloud is at sequence %s; continuing above it", error.current_sequence)
-        _supersede(ctx.sessions, report_id, error.current_sequence)
+        log.warning("cloud is at sequence %s; continuing above it", cloud_sequence)
+        _continue_above(ctx.sessions, report_id, cloud_sequence)
         report_id = await asyncio.to_thread(generate_report, ctx, run_id, facts)
         return await deliver(ctx, run_id, report_id)
 
@@ -112,6 +121,8 @@ def store_new_report(
             generated_at=utcnow(),
             license_info=facts.license,
         )
+        if state == "pending":
+            supersede_older(session, agent.last_sequence)
         session.add(
             OutboxReport(
                 report_id=document["report_id"],
@@ -127,58 +138,40 @@ def store_new_report(
     return document
 
 
-async def deliver(ctx: SyncContext, run_id: str, report_id: str) -> dict[str, Any]:
+async def execute_retry(ctx: SyncContext, run_id: str, report_id: str) -> None:
+    """A retry run sends the kept report again (same report_id: the cloud applies it once)."""
+    update_run(ctx.sessions, run_id, status="running", started_at=utcnow())
+    if not await asyncio.to_thread(claim, ctx.sessions, report_id):
+        update_run(
+            ctx.sessions,
+            run_id,
+            status="failed",
+            finished_at=utcnow(),
+            error="the report is no longer pending, or another agent process is sending it",
+        )
+        return
     with ctx.sessions() as session:
-        body = session.get_one(OutboxReport, report_id).body_gzip
-    _count_attempt(ctx.sessions, run_id, report_id)
+        report = session.get_one(OutboxReport, report_id)
+        values = {
+            "report_id": report_id,
+            "sequence": report.sequence,
+            "users_sent": report.user_count,
+        }
+    update_run(ctx.sessions, run_id, **values)
     try:
-        async with ctx.cloud_client() as client:
-            receipt = await client.push_report(body, public_key=ctx.public_key)
-    except CloudError as error:
-        state = "pending" if error.retryable else "refused"
-        _set_outbox(ctx.sessions, report_id, state=state, last_error=str(error)[:2000])
-        raise
-    _delivered(ctx.sessions, report_id)
-    return receipt
+        receipt = await deliver(ctx, run_id, report_id)
+    except DeliveryError as error:
+        update_run(ctx.sessions, run_id, status="failed", finished_at=utcnow(), error=str(error))
+    except Exception as error:
+        log.exception("retry run %s failed unexpectedly", run_id)
+        message = f"unexpected {type(error).__name__}: {error}"[:2000]
+        update_run(ctx.sessions, run_id, status="failed", finished_at=utcnow(), error=message)
+    else:
+        update_run(ctx.sessions, run_id, status="succeeded", finished_at=utcnow(), receipt=receipt)
 
 
-def _count_attempt(sessions: sessionmaker[Session], run_id: str, report_id: str) -> None:
-    with sessions.begin() as session:
-        session.execute(
-            update(SyncRun).where(SyncRun.id == run_id).values(attempts=SyncRun.attempts + 1)
-        )
-        session.execute(
-            update(OutboxReport)
-            .where(OutboxReport.report_id == report_id)
-            .values(attempts=OutboxReport.attempts + 1)
-        )
-
-
-def _set_outbox(sessions: sessionmaker[Session], report_id: str, **values: Any) -> None:
-    with sessions.begin() as session:
-        session.execute(
-            update(OutboxReport).where(OutboxReport.report_id == report_id).values(**values)
-        )
-
-
-def _delivered(sessions: sessionmaker[Session], report_id: str) -> None:
-    """Delivered; every older report still waiting is superseded by it."""
-    with sessions.begin() as session:
-        delivered = session.get_one(OutboxReport, report_id)
-        delivered.state, delivered.delivered_at, delivered.last_error = "delivered", utcnow(), None
-        session.execute(
-            update(OutboxReport)
-            .where(OutboxReport.state == "pending", OutboxReport.sequence < delivered.sequence)
-            .values(state="superseded")
-        )
-
-
-def _supersede(sessions: sessionmaker[Session], report_id: str, cloud_sequence: int) -> None:
+def _continue_above(sessions: sessionmaker[Session], report_id: str, cloud_sequence: int) -> None:
     with sessions.begin() as session:
         state = lock_state(session)
         state.last_sequence = max(state.last_sequence, cloud_sequence)
-        session.execute(
-            update(OutboxReport)
-            .where(OutboxReport.report_id == report_id)
-            .values(state="superseded")
-        )
+    supersede(sessions, report_id)

@@ -3,12 +3,14 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from services.cloud_api.api.deps import OperatorDep, StateDep
+from services.cloud_api.domain.credentials import issue_owner_token
 from services.cloud_api.domain.enterprises import create_enterprise, update_enterprise
 from services.cloud_api.schemas import (
     EnterpriseCreate,
     EnterpriseCreated,
     EnterpriseUpdate,
     EnterpriseView,
+    OwnerTokenIssued,
 )
 
 router = APIRouter(tags=["operator"])
@@ -54,3 +56,12 @@ def update_enterprise_route(
             seats_purchased=updated.seats_purchased,
             saml_enabled=updated.saml_enabled,
         )
+
+
+@router.post("/admin/enterprises/{enterprise}/owner-tokens", status_code=status.HTTP_201_CREATED)
+def issue_owner_token_route(
+    enterprise: str, state: StateDep, _operator: OperatorDep
+) -> OwnerTokenIssued:
+    """A further owner token: to hand over, or when the only one was lost."""
+    with state.transaction() as session:
+        return OwnerTokenIssued(slug=enterprise, owner_token=issue_owner_token(session, enterprise))

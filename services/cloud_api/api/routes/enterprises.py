@@ -8,10 +8,16 @@ from services.cloud_api.api.deps import OwnerDep, StateDep
 from services.cloud_api.domain.accounts import replace_accounts
 from services.cloud_api.domain.accounts_input import AccountsImport
 from services.cloud_api.domain.auth import require_enterprise
+from services.cloud_api.domain.credentials import revoke_token, rotate_instance_token
 from services.cloud_api.domain.enterprises import get_enterprise
 from services.cloud_api.domain.instances import connect_instance, disconnect_instance
 from services.cloud_api.domain.license_data import compute_state
-from services.cloud_api.schemas import AccountsImported, InstanceConnect, InstanceConnected
+from services.cloud_api.schemas import (
+    AccountsImported,
+    InstanceConnect,
+    InstanceConnected,
+    TokenRevoke,
+)
 
 router = APIRouter(tags=["enterprise"])
 
@@ -66,4 +72,34 @@ def disconnect_instance_route(
     require_enterprise(owner, enterprise)
     with state.transaction() as session:
         disconnect_instance(session, get_enterprise(session, owner.enterprise_id), server_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/enterprises/{enterprise}/server-instances/{server_id}/token",
+    status_code=status.HTTP_201_CREATED,
+)
+def rotate_instance_token_route(
+    enterprise: str, server_id: str, owner: OwnerDep, state: StateDep
+) -> InstanceConnected:
+    """Revoke the instance's token and issue a new one."""
+    require_enterprise(owner, enterprise)
+    with state.transaction() as session:
+        instance, token = rotate_instance_token(session, owner.enterprise_id, server_id)
+        return InstanceConnected(
+            server_id=instance.server_id,
+            hostname=instance.hostname,
+            upload_only=instance.upload_only,
+            instance_token=token,
+        )
+
+
+@router.post("/enterprises/{enterprise}/tokens/revoke", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_token_route(
+    enterprise: str, body: TokenRevoke, owner: OwnerDep, state: StateDep
+) -> Response:
+    """Revoke an owner or instance token of this enterprise (the caller's own included)."""
+    require_enterprise(owner, enterprise)
+    with state.transaction() as session:
+        revoke_token(session, owner.enterprise_id, body.token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
