@@ -10,8 +10,9 @@ from services.ghes_agent.domain.export import export_report
 from services.ghes_agent.domain.runs import get_run, list_runs, sync_status
 from services.ghes_agent.domain.sources import SourceError
 from services.ghes_agent.domain.users_csv import UsersFileError
+from shared.errors import error_responses
 
-router = APIRouter()
+router = APIRouter(responses=error_responses(401, 404, 409, 422))
 
 
 @router.post("/sync/trigger", status_code=status.HTTP_202_ACCEPTED, tags=["sync"])

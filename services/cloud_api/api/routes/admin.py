@@ -12,8 +12,9 @@ from services.cloud_api.schemas import (
     EnterpriseView,
     OwnerTokenIssued,
 )
+from shared.errors import error_responses
 
-router = APIRouter(tags=["operator"])
+router = APIRouter(tags=["operator"], responses=error_responses())
 
 
 @router.post("/admin/enterprises", status_code=status.HTTP_201_CREATED)

@@ -18,8 +18,9 @@ from services.cloud_api.schemas import (
     InstanceConnected,
     TokenRevoke,
 )
+from shared.errors import error_responses
 
-router = APIRouter(tags=["enterprise"])
+router = APIRouter(tags=["enterprise"], responses=error_responses())
 
 
 @router.put("/enterprises/{enterprise}/accounts")

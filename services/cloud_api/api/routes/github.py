@@ -17,8 +17,9 @@ from services.cloud_api.domain.github_compat import (
     license_sync_status,
 )
 from services.cloud_api.github_schemas import ConsumedLicenses, LicenseSyncStatus
+from shared.errors import error_responses
 
-router = APIRouter(tags=["github-compatible"])
+router = APIRouter(tags=["github-compatible"], responses=error_responses())
 
 
 @router.get("/enterprises/{enterprise}/consumed-licenses")

@@ -9,8 +9,9 @@ from services.cloud_api.domain.explain import explain_email
 from services.cloud_api.domain.history import report_history
 from services.cloud_api.domain.license_report import Paging, enterprise_licenses
 from services.cloud_api.schemas import ExplainView, HistoryView, LicensesView
+from shared.errors import error_responses
 
-router = APIRouter(tags=["licenses"])
+router = APIRouter(tags=["licenses"], responses=error_responses())
 
 
 @router.get("/enterprise/licenses")

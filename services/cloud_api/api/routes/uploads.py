@@ -17,8 +17,9 @@ from services.cloud_api.domain.errors import InvalidInputError
 from services.cloud_api.domain.uploads import apply_upload
 from services.cloud_api.schemas import UsageReceipt
 from shared import ExportFileError, read_export
+from shared.errors import error_responses
 
-router = APIRouter(tags=["uploads"])
+router = APIRouter(tags=["uploads"], responses=error_responses())
 
 
 @router.post(

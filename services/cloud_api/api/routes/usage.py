@@ -12,8 +12,9 @@ from services.cloud_api.domain.ingest import Receipt, apply_report, record_refus
 from services.cloud_api.domain.uploads import learn_public_key
 from services.cloud_api.schemas import UsageReceipt
 from shared import ReportFormatError, UsageReport, parse_report
+from shared.errors import error_responses
 
-router = APIRouter(tags=["agent"])
+router = APIRouter(tags=["agent"], responses=error_responses())
 
 
 @router.post(
