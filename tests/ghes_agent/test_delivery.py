@@ -18,7 +18,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
+from sqlalchemy.exc import OperationalError
 
+from services.cloud_api.domain import ingest
 from services.ghes_agent.domain.delivery import RetryPolicy, parse_retry_after
 from services.ghes_agent.main import create_app
 from services.ghes_agent.settings import AgentSettings
@@ -307,3 +309,31 @@ async def test_an_idle_delivery_worker_starts_no_runs(agent: httpx.AsyncClient) 
     run = (await agent.post("/sync/trigger")).json()
     await wait_for_run(agent, run["id"])
     assert len((await agent.get("/sync/runs")).json()["runs"]) == 1
+
+
+async def test_a_database_error_during_ingest_is_retried_and_nothing_is_lost(
+    cloud: httpx.AsyncClient,
+    cloud_app: FastAPI,
+    enterprise: tuple[str, str],
+    make_settings: Callable[..., AgentSettings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    owner, _ = enterprise
+    real_insert = ingest.bulk_insert_users
+    failures = iter([True])
+
+    def failing_once(*args: Any, **kwargs: Any) -> None:
+        real_insert(*args, **kwargs)
+        if next(failures, False):
+            raise OperationalError("INSERT ...", {}, Exception("injected: server closed"))
+
+    monkeypatch.setattr(ingest, "bulk_insert_users", failing_once)
+    transport = FaultyTransport(httpx.ASGITransport(app=cloud_app), [])
+    app = create_app(make_settings(), cloud_transport=transport)
+    async with app.router.lifespan_context(app), client_for(app) as agent:
+        first = await sync_now(agent)
+        assert first["status"] == "failed"
+        assert "503 database_unavailable" in first["error"]
+        await wait_until_delivered(agent)
+    assert [e["report_id"] for e in await history(cloud, owner)] == [first["report_id"]]
+    assert (await licenses(cloud, owner))["total_seats_consumed"] == 2

@@ -67,6 +67,10 @@ async def _start_and_list_scheduled(settings: AgentSettings, processes: int = 1)
     for context in contexts:
         await context.__aenter__()
     try:
+        for app in apps:  # however often it restarts, each process registers the job once
+            assert [job.id for job in app.state.agent.schedule.scheduler.get_jobs()] == [
+                "weekly-license-sync"
+            ]
         async with client_for(apps[0]) as client:
             listed = (await client.get("/sync/runs")).json()["runs"]
             for run in listed:

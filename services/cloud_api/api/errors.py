@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.cloud_api.domain.errors import (
@@ -18,6 +21,8 @@ from services.cloud_api.domain.errors import (
     UnsupportedMediaError,
 )
 from shared import ErrorBody
+
+log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotAuthenticatedError: 401,
@@ -67,7 +72,19 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _database_unavailable(_request: Request, error: Exception) -> JSONResponse:
+    # The database failed (restart, failover, lock timeout): nothing was committed, and the
+    # caller may try again. Not the client's fault, so not a 4xx; not a crash, so not a 500.
+    log.warning("database error: %s", type(error).__name__)
+    response = error_response(
+        503, "database_unavailable", "the database is unavailable; nothing was changed, retry"
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
