@@ -29,6 +29,14 @@ _ASCII_DOMAIN = re.compile(
 )
 
 
+# The common case, fast: an all-ASCII address whose local part has no leading, trailing or
+# doubled dot, with a domain seen before. Anything else takes the explaining path below.
+_ATOM = r'[^\s@"(),:;<>\[\\\].\x00-\x1f\x7f]+'
+_FAST_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
+_known_domains: dict[str, bool] = {}
+_KNOWN_DOMAINS_LIMIT = 50_000
+
+
 class InvalidEmailError(ValueError):
     """The text is not an e-mail address this product accepts.
 
@@ -39,7 +47,10 @@ class InvalidEmailError(ValueError):
 
 def normalize_email(raw: str) -> str:
     """Return the comparison key of ``raw`` or raise :class:`InvalidEmailError`."""
-    text = unicodedata.normalize("NFC", raw.strip())
+    text = raw.strip()
+    if text.isascii() and _fast_valid(lowered := text.lower()):
+        return lowered  # ASCII is its own NFC form and its own IDNA form
+    text = unicodedata.normalize("NFC", text)
     if len(text) > MAX_EMAIL_LENGTH:
         raise InvalidEmailError(f"longer than {MAX_EMAIL_LENGTH} characters")
     local, at, domain = text.rpartition("@")
@@ -55,6 +66,18 @@ def normalize_email(raw: str) -> str:
     ):
         raise InvalidEmailError("local part has characters or dots an address cannot have")
     return f"{local.lower()}@{_ascii_domain(domain)}"
+
+
+def _fast_valid(lowered: str) -> bool:
+    local, at, domain = lowered.rpartition("@")
+    if not at or not 0 < len(local) <= MAX_LOCAL_LENGTH or len(lowered) > MAX_EMAIL_LENGTH:
+        return False
+    known = _known_domains.get(domain)
+    if known is None:
+        if len(_known_domains) >= _KNOWN_DOMAINS_LIMIT:
+            _known_domains.clear()
+        known = _known_domains[domain] = _ASCII_DOMAIN.match(domain) is not None
+    return known and _FAST_LOCAL.fullmatch(local) is not None
 
 
 def is_valid_email(raw: str) -> bool:

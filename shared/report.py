@@ -133,11 +133,27 @@ def _load_object(body: bytes) -> dict[str, Any]:
 
 
 def _parse_users(users: object) -> tuple[list[int], list[str | None], list[str | None]]:
+    """Whole-list checks first (comprehensions run at C speed); the first failure sends the
+    list through :func:`_explain_users`, which finds and names the first bad user."""
     if not isinstance(users, list):
         raise ReportFormatError("users: must be an array")
-    ids: list[int] = []
-    emails: list[str | None] = []
-    keys: list[str | None] = []
+    try:
+        if not all(type(user) is dict and user.keys() == _USER_KEYS for user in users):
+            raise ValueError
+        ids = [user["id"] for user in users]
+        if not all(type(i) is int and 0 < i <= MAX_USER_ID for i in ids):
+            raise ValueError
+        if len(set(ids)) != len(ids):
+            raise ValueError
+        emails = [None if (e := user["email"]) is None else e.strip() for user in users]
+        keys = [None if e is None else normalize_email(e) for e in emails]
+    except (ValueError, AttributeError, TypeError):
+        _explain_users(users)
+        raise AssertionError("a bad user escaped the explanation") from None
+    return ids, emails, keys
+
+
+def _explain_users(users: list[Any]) -> None:
     seen: set[int] = set()
     for index, user in enumerate(users):
         if type(user) is not dict or user.keys() != _USER_KEYS:
@@ -149,22 +165,15 @@ def _parse_users(users: object) -> tuple[list[int], list[str | None], list[str |
             raise ReportFormatError(f"users[{index}].id: duplicate user id {user_id}")
         seen.add(user_id)
         email = user["email"]
-        if email is None:
-            key = None
-        elif type(email) is str:
-            email = email.strip()
+        if email is not None and type(email) is not str:
+            raise ReportFormatError(f"users[{index}].email: must be a string or null")
+        if email is not None:
             try:
-                key = normalize_email(email)
+                normalize_email(email)
             except InvalidEmailError as error:
                 raise ReportFormatError(
                     f"users[{index}].email: not a valid e-mail address: {error}"
                 ) from None
-        else:
-            raise ReportFormatError(f"users[{index}].email: must be a string or null")
-        ids.append(user_id)
-        emails.append(email)
-        keys.append(key)
-    return ids, emails, keys
 
 
 def _user_shape_problem(index: int, user: object) -> str:

@@ -8,8 +8,16 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.cloud_api.domain.license_data import (
+    CLOUD_PREFIX,
+    AccountsIndex,
+    InstanceAccounts,
+    figures_from_keys,
+    person_keys,
+)
 from services.cloud_api.domain.licensing import (
     CloudIdentity,
+    Matcher,
     ServerAccount,
     license_figures,
     match_persons,
@@ -27,6 +35,9 @@ def worlds(draw: st.DrawFn) -> tuple[list[CloudIdentity], list[ServerAccount]]:
             login=f"c{index}",
             consuming=draw(st.booleans()),
             verified_emails=(email,) if draw(st.booleans()) else (),
+            identity_keys=(("saml_name_id", draw(st.sampled_from(EMAILS))),)
+            if draw(st.booleans())
+            else (),
         )
         for index, email in enumerate(emails)
     ]
@@ -84,3 +95,33 @@ def test_removing_an_instance_drops_exactly_the_persons_only_it_brings(
     assert consumed(cloud, without) == figures.consumed - figures.unique_by_instance.get(
         instance, 0
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds(), st.booleans())
+def test_the_fast_figures_equal_the_person_by_person_figures(
+    world: tuple,  # type: ignore[type-arg]
+    saml: bool,
+) -> None:
+    cloud, server = world
+    index = AccountsIndex(
+        1,
+        1,
+        cloud,
+        Matcher(cloud, saml_enabled=saml),
+        frozenset(f"{CLOUD_PREFIX}{c.account_id}" for c in cloud if c.consuming),
+    )
+    by_instance: dict[int, InstanceAccounts] = {}
+    for account in server:
+        accounts = by_instance.setdefault(
+            account.instance, InstanceAccounts(f"r{account.instance}", [], [], [])
+        )
+        accounts.user_ids.append(account.user_id)
+        accounts.email_keys.append(account.email_key)
+        accounts.emails.append(account.email_key)
+    fast = figures_from_keys(
+        {i: person_keys(i, accounts, index) for i, accounts in by_instance.items()},
+        index.consuming,
+    )
+    slow = license_figures(match_persons(cloud, server, saml_enabled=saml))
+    assert fast == slow

@@ -37,6 +37,9 @@ class Enterprise(Base):
     # Bumped by every change that can move the figure, in the same transaction, so that any
     # replica can tell whether what it computed earlier is still current.
     data_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped when the cloud accounts or the matching rules (SAML) change: the person keys
+    # cached per report are valid for one accounts version.
+    accounts_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime]
 
 

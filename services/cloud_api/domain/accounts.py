@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from services.cloud_api.db.models import CloudAccount, CloudAccountKey, Enterprise
 from services.cloud_api.domain.accounts_input import CloudAccountInput
 from services.cloud_api.domain.consumption import consumes_license
-from services.cloud_api.domain.enterprises import touch
+from services.cloud_api.domain.enterprises import touch_accounts
 from services.cloud_api.domain.errors import InvalidInputError
 from shared import InvalidEmailError, normalize_email
 
@@ -52,7 +52,7 @@ def replace_accounts(
     ]
     if key_rows:
         session.execute(insert(CloudAccountKey), key_rows)
-    touch(enterprise)
+    touch_accounts(enterprise)
     return ImportResult(len(rows), sum(1 for row in rows if row["consuming"]))
 
 

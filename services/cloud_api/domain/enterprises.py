@@ -29,6 +29,7 @@ def create_enterprise(
         seats_purchased=seats_purchased,
         saml_enabled=saml_enabled,
         data_version=1,
+        accounts_version=1,
         created_at=now,
     )
     session.add(enterprise)
@@ -70,5 +71,11 @@ def update_enterprise(
         enterprise.seats_purchased = seats_purchased
     if saml_enabled is not None and saml_enabled != enterprise.saml_enabled:
         enterprise.saml_enabled = saml_enabled
-        touch(enterprise)  # matching rules change: the figure may move
+        touch_accounts(enterprise)  # matching rules change: the figure may move
     return enterprise
+
+
+def touch_accounts(enterprise: Enterprise) -> None:
+    """The cloud accounts or matching rules changed (and so may the figure)."""
+    enterprise.accounts_version = enterprise.accounts_version + 1
+    touch(enterprise)

@@ -22,7 +22,7 @@ from services.cloud_api.domain.errors import (
     ForbiddenError,
     NotFoundError,
 )
-from services.cloud_api.domain.license_data import LicenseCache, LicenseState, compute_state
+from services.cloud_api.domain.license_data import FigureState, InstanceAccounts, LicenseCache
 from services.common.clock import utcnow
 from shared import ParsedReport
 
@@ -54,7 +54,9 @@ def apply_report(
             if duplicate is not None:
                 return duplicate
             _check_identity_and_order(session, instance, report)
-            receipt, state = _replace_current_report(session, instance, report, source)
+            receipt, state, accounts = _replace_current_report(
+                session, cache, instance, report, source
+            )
     except IntegrityError:
         # Another instance's concurrent report took this report_id, or another token bound
         # this server_id, between our checks and our commit: the same refusals, found late.
@@ -63,7 +65,8 @@ def apply_report(
             "just taken by a concurrent request",
             code="report_id_conflict",
         ) from None
-    cache.put(state)
+    cache.remember(accounts)
+    cache.store_figures(state)
     return receipt
 
 
@@ -149,8 +152,12 @@ def _check_identity_and_order(
 
 
 def _replace_current_report(
-    session: Session, instance: ServerInstance, report: ParsedReport, source: Source
-) -> tuple[Receipt, LicenseState]:
+    session: Session,
+    cache: LicenseCache,
+    instance: ServerInstance,
+    report: ParsedReport,
+    source: Source,
+) -> tuple[Receipt, FigureState, InstanceAccounts]:
     header = report.header
     now = utcnow()
     row = Report(
@@ -187,12 +194,13 @@ def _replace_current_report(
     enterprise = session.get_one(Enterprise, instance.enterprise_id)
     touch(enterprise)
     session.flush()
-    state = compute_state(session, enterprise)
+    accounts = InstanceAccounts(row.report_id, report.user_ids, report.email_keys, report.emails)
+    state = cache.compute_figures(session, enterprise, keep=False, pending=accounts)
     row.consumed_after = state.figures.consumed
     receipt = Receipt(
         row.report_id, row.server_id, row.sequence, row.user_count, "applied", row.consumed_after
     )
-    return receipt, state
+    return receipt, state, accounts
 
 
 def bulk_insert_users(connection: Connection, report_pk: int, report: ParsedReport) -> None:

@@ -1,15 +1,20 @@
-"""Loading an enterprise's accounts for the license computation, and caching the result.
+"""The license computation at scale: per-instance data cached by report, figures by
+enterprise version.
 
-The computation reads every current GHES account of the enterprise, so its result is kept
-per ``(enterprise, data_version)``: any replica can tell from one small query whether what
-it holds is still current, which keeps replicas stateless in every way that matters.
+A report's users never change once stored, so each instance's accounts are cached under
+its report_id, and the person keys derived from them under ``(report_id, accounts
+version)``. A new report for one instance therefore costs that instance's users only; the
+enterprise figure is a union of per-instance key sets. Every cache is keyed by something
+immutable or checked against a version read from the database on each request, so a
+replica never serves another replica's stale answer, and nothing computed inside a
+transaction that might roll back is kept.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Iterator
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,19 +25,53 @@ from services.cloud_api.db.models import (
     CloudAccount,
     CloudAccountKey,
     Enterprise,
+    Report,
     ServerInstance,
     ServerUser,
 )
-from services.cloud_api.domain.accounts import VERIFIED
+from services.cloud_api.domain.accounts import UNVERIFIED, VERIFIED
 from services.cloud_api.domain.licensing import (
     CloudIdentity,
     LicenseFigures,
+    Matcher,
     Person,
     ServerAccount,
-    license_figures,
     match_persons,
 )
 from services.common.clock import utcnow
+
+# Person keys: a matched cloud account, a GHES e-mail, or a GHES account without e-mail.
+# E-mail keys never contain a tab, so the prefixes cannot collide with them.
+CLOUD_PREFIX = "\tc"
+NO_EMAIL_PREFIX = "\tg"
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceAccounts:
+    """The users of one stored report, as parallel lists."""
+
+    report_id: str
+    user_ids: list[int]
+    email_keys: list[str | None]
+    emails: list[str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountsIndex:
+    enterprise_id: int
+    version: int
+    identities: list[CloudIdentity]
+    matcher: Matcher
+    consuming: frozenset[str]
+    """Person keys of the cloud accounts that consume a license by themselves."""
+
+
+@dataclass(frozen=True, slots=True)
+class FigureState:
+    enterprise_id: int
+    data_version: int
+    figures: LicenseFigures
+    computed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +81,34 @@ class LicenseState:
     persons: list[Person]
     figures: LicenseFigures
     computed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentReport:
+    instance_pk: int
+    report_pk: int
+    report_id: str
+
+
+def current_reports(session: Session, enterprise_id: int) -> list[CurrentReport]:
+    rows = session.execute(
+        select(ServerInstance.id, Report.id, Report.report_id)
+        .join(Report, Report.id == ServerInstance.current_report_pk)
+        .where(ServerInstance.enterprise_id == enterprise_id)
+        .order_by(ServerInstance.id)
+    )
+    return [CurrentReport(*row) for row in rows]
+
+
+def load_instance_accounts(session: Session, report: CurrentReport) -> InstanceAccounts:
+    rows = session.execute(
+        select(ServerUser.user_id, ServerUser.email_key, ServerUser.email)
+        .where(ServerUser.report_pk == report.report_pk)
+        .order_by(ServerUser.user_id)
+    ).all()
+    return InstanceAccounts(
+        report.report_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+    )
 
 
 def load_cloud_identities(session: Session, enterprise_id: int) -> list[CloudIdentity]:
@@ -55,7 +122,7 @@ def load_cloud_identities(session: Session, enterprise_id: int) -> list[CloudIde
     for account_id, kind, key in key_rows:
         if kind == VERIFIED:
             verified.setdefault(account_id, []).append(key)
-        elif kind != "unverified_email":
+        elif kind != UNVERIFIED:
             identity.setdefault(account_id, []).append((kind, key))
     accounts = session.execute(
         select(CloudAccount.account_id, CloudAccount.login, CloudAccount.consuming)
@@ -74,52 +141,191 @@ def load_cloud_identities(session: Session, enterprise_id: int) -> list[CloudIde
     ]
 
 
-def iter_server_accounts(session: Session, enterprise_id: int) -> Iterator[ServerAccount]:
-    rows = session.execute(
-        select(ServerInstance.id, ServerUser.user_id, ServerUser.email_key, ServerUser.email)
-        .join(ServerUser, ServerUser.report_pk == ServerInstance.current_report_pk)
-        .where(ServerInstance.enterprise_id == enterprise_id)
-        .order_by(ServerInstance.id, ServerUser.user_id)
-        .execution_options(yield_per=10_000)
+def build_index(session: Session, enterprise: Enterprise) -> AccountsIndex:
+    identities = load_cloud_identities(session, enterprise.id)
+    return AccountsIndex(
+        enterprise.id,
+        enterprise.accounts_version,
+        identities,
+        Matcher(identities, saml_enabled=enterprise.saml_enabled),
+        frozenset(f"{CLOUD_PREFIX}{i.account_id}" for i in identities if i.consuming),
     )
-    for instance, user_id, email_key, email in rows:
-        yield ServerAccount(instance, user_id, email_key, email)
 
 
-def compute_state(session: Session, enterprise: Enterprise) -> LicenseState:
-    persons = match_persons(
-        load_cloud_identities(session, enterprise.id),
-        iter_server_accounts(session, enterprise.id),
-        saml_enabled=enterprise.saml_enabled,
-    )
-    return LicenseState(
-        enterprise.id, enterprise.data_version, persons, license_figures(persons), utcnow()
+def person_keys(instance_pk: int, accounts: InstanceAccounts, index: AccountsIndex) -> set[str]:
+    """One key per person this instance's accounts belong to."""
+    match = index.matcher.match
+    keys: set[str] = set()
+    add = keys.add
+    for user_id, email_key in zip(accounts.user_ids, accounts.email_keys, strict=True):
+        if email_key is None:
+            add(f"{NO_EMAIL_PREFIX}{instance_pk}:{user_id}")
+            continue
+        found = match(email_key)
+        add(email_key if found is None else f"{CLOUD_PREFIX}{found.account.account_id}")
+    return keys
+
+
+def figures_from_keys(
+    keys_by_instance: Mapping[int, set[str]], consuming: frozenset[str]
+) -> LicenseFigures:
+    """The same figures as ``license_figures(match_persons(...))``, from key sets alone."""
+    counts: Counter[str] = Counter()
+    for keys in keys_by_instance.values():
+        counts.update(keys)
+    with_cloud = sum(1 for key in counts if key.startswith(CLOUD_PREFIX))
+    cloud_only = len(consuming.difference(counts))
+    unique = {
+        instance: n
+        for instance, keys in keys_by_instance.items()
+        if (n := sum(1 for k in keys if counts[k] == 1 and k not in consuming))
+    }
+    return LicenseFigures(
+        consumed=len(counts) + cloud_only,
+        cloud_only=cloud_only,
+        server_only=len(counts) - with_cloud,
+        both=with_cloud,
+        unique_by_instance=unique,
     )
 
 
 class LicenseCache:
-    """A few recent results per process; a stale entry is never served (the version is
-    read from the database on every request)."""
+    """Per-process caches; bounded, thread-safe, and never trusted without a version check."""
 
-    def __init__(self, size: int = 8) -> None:
-        self._size = size
-        self._entries: OrderedDict[int, LicenseState] = OrderedDict()
-        self._lock = threading.Lock()
+    def __init__(self, max_cached_accounts: int = 5_000_000) -> None:
+        self._max_accounts = max_cached_accounts
+        self._instances: OrderedDict[str, InstanceAccounts] = OrderedDict()
+        self._cached_accounts = 0
+        self._indexes: dict[int, AccountsIndex] = {}
+        self._keys: OrderedDict[tuple[str, int], set[str]] = OrderedDict()
+        self._figures: dict[int, FigureState] = {}
+        self._states: dict[int, LicenseState] = {}
+        self._lock = threading.RLock()
 
-    def get(self, session: Session, enterprise: Enterprise) -> LicenseState:
+    # -- what readers call ------------------------------------------------------------
+
+    def figures(self, session: Session, enterprise: Enterprise) -> FigureState:
         with self._lock:
-            state = self._entries.get(enterprise.id)
-        if state is not None and state.data_version == enterprise.data_version:
-            return state
-        state = compute_state(session, enterprise)
-        self.put(state)
+            cached = self._figures.get(enterprise.id)
+        if cached is not None and cached.data_version == enterprise.data_version:
+            return cached
+        state = self.compute_figures(session, enterprise, keep=True)
+        self.store_figures(state)
         return state
 
-    def put(self, state: LicenseState) -> None:
+    def get(self, session: Session, enterprise: Enterprise) -> LicenseState:
+        """Figures and every person (for listings): built on demand, kept per version."""
         with self._lock:
-            current = self._entries.get(state.enterprise_id)
+            cached = self._states.get(enterprise.id)
+        if cached is not None and cached.data_version == enterprise.data_version:
+            return cached
+        figures = self.figures(session, enterprise)
+        index = self._index(session, enterprise, keep=True)
+        reports = current_reports(session, enterprise.id)
+        persons = match_persons(
+            index.identities,
+            self._server_accounts(session, reports, keep=True),
+            saml_enabled=enterprise.saml_enabled,
+        )
+        state = LicenseState(
+            enterprise.id, figures.data_version, persons, figures.figures, figures.computed_at
+        )
+        with self._lock:
+            self._states[enterprise.id] = state
+        return state
+
+    # -- what writers call --------------------------------------------------------------
+
+    def compute_figures(
+        self,
+        session: Session,
+        enterprise: Enterprise,
+        *,
+        keep: bool,
+        pending: InstanceAccounts | None = None,
+    ) -> FigureState:
+        """``keep=False`` inside a write transaction: nothing derived from uncommitted data
+        may outlive a rollback. ``pending`` is the report being applied, already in memory."""
+        index = self._index(session, enterprise, keep=keep)
+        keys_by_instance = {}
+        for report in current_reports(session, enterprise.id):
+            if pending is not None and report.report_id == pending.report_id:
+                accounts = pending
+            else:
+                accounts = self._accounts(session, report, keep=keep)
+            keys_by_instance[report.instance_pk] = self._person_keys(
+                report.instance_pk, accounts, index, keep=keep
+            )
+        figures = figures_from_keys(keys_by_instance, index.consuming)
+        return FigureState(enterprise.id, enterprise.data_version, figures, utcnow())
+
+    def store_figures(self, state: FigureState) -> None:
+        with self._lock:
+            current = self._figures.get(state.enterprise_id)
             if current is None or current.data_version <= state.data_version:
-                self._entries[state.enterprise_id] = state
-                self._entries.move_to_end(state.enterprise_id)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+                self._figures[state.enterprise_id] = state
+
+    def remember(self, accounts: InstanceAccounts) -> None:
+        """A report just committed: its users are already in memory, keep them."""
+        with self._lock:
+            self._put_accounts(accounts)
+
+    # -- internals --------------------------------------------------------------------
+
+    def _index(self, session: Session, enterprise: Enterprise, *, keep: bool) -> AccountsIndex:
+        with self._lock:
+            index = self._indexes.get(enterprise.id)
+        if index is not None and index.version == enterprise.accounts_version:
+            return index
+        index = build_index(session, enterprise)
+        if keep:
+            with self._lock:
+                self._indexes[enterprise.id] = index
+        return index
+
+    def _accounts(self, session: Session, report: CurrentReport, *, keep: bool) -> InstanceAccounts:
+        with self._lock:
+            accounts = self._instances.get(report.report_id)
+            if accounts is not None:
+                self._instances.move_to_end(report.report_id)
+                return accounts
+        accounts = load_instance_accounts(session, report)
+        if keep:
+            with self._lock:
+                self._put_accounts(accounts)
+        return accounts
+
+    def _put_accounts(self, accounts: InstanceAccounts) -> None:
+        if accounts.report_id in self._instances:
+            return
+        self._instances[accounts.report_id] = accounts
+        self._cached_accounts += len(accounts.user_ids)
+        while self._cached_accounts > self._max_accounts and len(self._instances) > 1:
+            _, evicted = self._instances.popitem(last=False)
+            self._cached_accounts -= len(evicted.user_ids)
+
+    def _person_keys(
+        self, instance_pk: int, accounts: InstanceAccounts, index: AccountsIndex, *, keep: bool
+    ) -> set[str]:
+        cache_key = (accounts.report_id, index.version)
+        with self._lock:
+            keys = self._keys.get(cache_key)
+        if keys is not None:
+            return keys
+        keys = person_keys(instance_pk, accounts, index)
+        if keep:
+            with self._lock:
+                self._keys[cache_key] = keys
+                while len(self._keys) > 256:
+                    self._keys.popitem(last=False)
+        return keys
+
+    def _server_accounts(
+        self, session: Session, reports: list[CurrentReport], *, keep: bool
+    ) -> Iterator[ServerAccount]:
+        for report in reports:
+            accounts = self._accounts(session, report, keep=keep)
+            for user_id, key, email in zip(
+                accounts.user_ids, accounts.email_keys, accounts.emails, strict=True
+            ):
+                yield ServerAccount(report.instance_pk, user_id, key, email)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from services.cloud_api.db.models import Report, ServerInstance
 from services.cloud_api.domain.enterprises import get_enterprise
 from services.cloud_api.domain.instances import list_instances
-from services.cloud_api.domain.license_data import LicenseCache, LicenseState
+from services.cloud_api.domain.license_data import FigureState, LicenseCache, LicenseState
 from services.cloud_api.domain.licensing import Person, ServerAccount
 from services.cloud_api.schemas import (
     Breakdown,
@@ -37,7 +37,10 @@ def enterprise_licenses(
     session: Session, cache: LicenseCache, enterprise_id: int, users: Paging | None = None
 ) -> LicensesView:
     enterprise = get_enterprise(session, enterprise_id)
-    state = cache.get(session, enterprise)
+    # Totals alone take the fast path; listing persons builds (and caches) all of them.
+    state = (
+        cache.get(session, enterprise) if users is not None else cache.figures(session, enterprise)
+    )
     instances = list_instances(session, enterprise_id)
     view = LicensesView(
         enterprise=enterprise.slug,
@@ -52,7 +55,7 @@ def enterprise_licenses(
         ),
         server_instances=instance_statuses(session, instances, state),
     )
-    if users is not None:
+    if users is not None and isinstance(state, LicenseState):
         by_pk = {instance.id: instance for instance in instances}
         consuming = [person for person in state.persons if person.consuming]
         page = consuming[users.offset : users.offset + users.per_page]
@@ -62,7 +65,7 @@ def enterprise_licenses(
 
 
 def instance_statuses(
-    session: Session, instances: list[ServerInstance], state: LicenseState
+    session: Session, instances: list[ServerInstance], state: LicenseState | FigureState
 ) -> list[InstanceStatus]:
     report_pks = [i.current_report_pk for i in instances if i.current_report_pk is not None]
     reports = {

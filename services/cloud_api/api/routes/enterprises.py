@@ -11,7 +11,6 @@ from services.cloud_api.domain.auth import require_enterprise
 from services.cloud_api.domain.credentials import revoke_token, rotate_instance_token
 from services.cloud_api.domain.enterprises import get_enterprise
 from services.cloud_api.domain.instances import connect_instance, disconnect_instance
-from services.cloud_api.domain.license_data import compute_state
 from services.cloud_api.schemas import (
     AccountsImported,
     InstanceConnect,
@@ -32,8 +31,8 @@ def replace_accounts_route(
         target = get_enterprise(session, owner.enterprise_id)
         result = replace_accounts(session, target, body.accounts)
         session.flush()
-        figures = compute_state(session, target)
-    state.cache.put(figures)
+        figures = state.cache.compute_figures(session, target, keep=False)
+    state.cache.store_figures(figures)
     return AccountsImported(
         accounts=result.accounts,
         consuming=result.consuming,
