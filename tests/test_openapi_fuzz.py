@@ -15,8 +15,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from scripts.servers import ROOT, uvicorn_server
 from tests.builders import report
-from tests.cross.servers import ROOT, uvicorn_server
 
 OPERATOR = "lsop_fuzz-operator"
 AGENT_ADMIN = "lsa_fuzz-admin"

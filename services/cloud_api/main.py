@@ -21,6 +21,7 @@ from services.cloud_api.api.routes import (
 )
 from services.cloud_api.db.migrate import migrate
 from services.cloud_api.domain.license_data import LicenseCache
+from services.cloud_api.domain.license_report import SummaryCache
 from services.cloud_api.settings import Settings
 from services.common.db import make_engine
 from services.common.log_redaction import install_redaction
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine=engine,
             sessions=sessionmaker(engine, expire_on_commit=False),
             cache=LicenseCache(),
+            summaries=SummaryCache(),
         )
         try:
             yield

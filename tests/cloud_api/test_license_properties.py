@@ -9,15 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.cloud_api.domain.license_data import (
-    CLOUD_PREFIX,
-    AccountsIndex,
     InstanceAccounts,
     figures_from_keys,
+    make_index,
     person_keys,
 )
 from services.cloud_api.domain.licensing import (
     CloudIdentity,
-    Matcher,
     ServerAccount,
     license_figures,
     match_persons,
@@ -104,13 +102,7 @@ def test_the_fast_figures_equal_the_person_by_person_figures(
     saml: bool,
 ) -> None:
     cloud, server = world
-    index = AccountsIndex(
-        1,
-        1,
-        cloud,
-        Matcher(cloud, saml_enabled=saml),
-        frozenset(f"{CLOUD_PREFIX}{c.account_id}" for c in cloud if c.consuming),
-    )
+    index = make_index(1, 1, cloud, saml)
     by_instance: dict[int, InstanceAccounts] = {}
     for account in server:
         accounts = by_instance.setdefault(
@@ -120,8 +112,7 @@ def test_the_fast_figures_equal_the_person_by_person_figures(
         accounts.email_keys.append(account.email_key)
         accounts.emails.append(account.email_key)
     fast = figures_from_keys(
-        {i: person_keys(i, accounts, index) for i, accounts in by_instance.items()},
-        index.consuming,
+        {i: person_keys(i, accounts, index) for i, accounts in by_instance.items()}, index
     )
     slow = license_figures(match_persons(cloud, server, saml_enabled=saml))
     assert fast == slow

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.cross.servers import ROOT, uvicorn_server
+from scripts.servers import ROOT, uvicorn_server
 from tests.ghes_agent.conftest import users_csv_text
 
 OPERATOR = "lsop_e2e-operator"

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from github import Auth, Github
 
-from tests.cross.servers import uvicorn_server
+from scripts.servers import uvicorn_server
 
 OPERATOR = "lsop_pygithub-operator"
 

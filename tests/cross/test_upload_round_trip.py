@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.cross.servers import uvicorn_server
+from scripts.servers import uvicorn_server
 from tests.ghes_agent.conftest import users_csv_text
 
 OPERATOR = "lsop_upload-operator"

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scripts.servers import ROOT
 from services.ghes_agent.settings import AgentSettings
 from shared import ExportFileError, parse_report, read_export, verify_export
 from tests.conftest import AGENT_ADMIN_TOKEN
-from tests.cross.servers import ROOT
 
 
 async def test_export_downloads_a_signed_file_named_by_host_and_date(

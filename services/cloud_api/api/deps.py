@@ -19,6 +19,7 @@ from services.cloud_api.domain.auth import (
     check_operator,
 )
 from services.cloud_api.domain.license_data import LicenseCache
+from services.cloud_api.domain.license_report import SummaryCache
 from services.cloud_api.settings import Settings
 
 
@@ -28,6 +29,7 @@ class CloudState:
     engine: Engine
     sessions: sessionmaker[Session]
     cache: LicenseCache
+    summaries: SummaryCache
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

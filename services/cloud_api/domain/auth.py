@@ -29,11 +29,16 @@ def check_operator(presented: str | None, operator_token: str | None) -> None:
         raise NotAuthenticatedError("a valid operator token is required")
 
 
-def _credential(session: Session, presented: str | None, kind: str) -> Credential:
+def _credential(session: Session, presented: str | None, kind: str) -> tuple[Credential, str]:
     if not presented:
         raise NotAuthenticatedError("a bearer token is required")
     wanted = digest(presented)
-    credential = session.scalar(select(Credential).where(Credential.token_hash == wanted))
+    row = session.execute(
+        select(Credential, Enterprise.slug)
+        .join(Enterprise, Enterprise.id == Credential.enterprise_id)
+        .where(Credential.token_hash == wanted)
+    ).first()
+    credential = row[0] if row is not None else None
     # The lookup is by digest; comparing the digests again in constant time keeps the
     # decision itself free of timing differences whatever the database index does.
     if (
@@ -43,19 +48,17 @@ def _credential(session: Session, presented: str | None, kind: str) -> Credentia
         or credential.kind != kind
     ):
         raise NotAuthenticatedError(f"the token is not a valid {kind} token")
-    return credential
+    assert row is not None
+    return credential, row[1]
 
 
 def authenticate_owner(session: Session, presented: str | None) -> OwnerPrincipal:
-    credential = _credential(session, presented, "owner")
-    slug = session.scalar(select(Enterprise.slug).where(Enterprise.id == credential.enterprise_id))
-    if slug is None:
-        raise NotAuthenticatedError("the token's enterprise no longer exists")
+    credential, slug = _credential(session, presented, "owner")
     return OwnerPrincipal(credential.enterprise_id, slug)
 
 
 def authenticate_instance(session: Session, presented: str | None) -> InstancePrincipal:
-    credential = _credential(session, presented, "instance")
+    credential, _slug = _credential(session, presented, "instance")
     if credential.server_instance_id is None:
         raise NotAuthenticatedError("the token's server instance was disconnected")
     return InstancePrincipal(credential.enterprise_id, credential.server_instance_id)

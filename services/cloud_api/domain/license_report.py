@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -31,6 +32,57 @@ class Paging:
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.per_page
+
+
+class SummaryCache:
+    """The serialized summary per enterprise, valid while nothing it shows has changed."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[tuple[object, ...], bytes]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, enterprise_id: int, signature: tuple[object, ...]) -> bytes | None:
+        with self._lock:
+            entry = self._entries.get(enterprise_id)
+        return entry[1] if entry is not None and entry[0] == signature else None
+
+    def put(self, enterprise_id: int, signature: tuple[object, ...], body: bytes) -> None:
+        with self._lock:
+            self._entries[enterprise_id] = (signature, body)
+
+
+def summary_json(
+    session: Session, cache: LicenseCache, summaries: SummaryCache, enterprise_id: int
+) -> bytes:
+    """``GET /enterprise/licenses`` without users, as JSON bytes. The hot read path: two
+    small queries decide whether the last answer still stands."""
+    enterprise = get_enterprise(session, enterprise_id)
+    instances = list_instances(session, enterprise_id)
+    signature = (
+        enterprise.data_version,
+        enterprise.seats_purchased,
+        enterprise.name,
+        *(
+            (
+                i.id,
+                i.server_id,
+                i.hostname,
+                i.current_report_pk,
+                i.current_source,
+                i.last_sync_at,
+                i.last_sync_status,
+                i.last_sync_error,
+                i.upload_only,
+            )
+            for i in instances
+        ),
+    )
+    body = summaries.get(enterprise_id, signature)
+    if body is None:
+        view = enterprise_licenses(session, cache, enterprise_id)
+        body = view.model_dump_json().encode()
+        summaries.put(enterprise_id, signature, body)
+    return body
 
 
 def enterprise_licenses(

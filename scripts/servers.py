@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -23,18 +23,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def uvicorn_server(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
+def uvicorn_process(
+    app: str, env: dict[str, str], log: Path, extra_args: tuple[str, ...] = ()
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A uvicorn process on a free loopback port, healthy on entry, stopped on exit."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1"]
-    command += ["--port", str(port)]
+    command += ["--port", str(port), *extra_args]
     with log.open("wb") as output:
         process = subprocess.Popen(
             command, cwd=ROOT, env={**os.environ, **env}, stdout=output, stderr=output
         )
         try:
             _wait_healthy(url, process, log)
-            yield url
+            yield url, process
         finally:
             process.terminate()
             try:
@@ -42,6 +45,12 @@ def uvicorn_server(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def uvicorn_server(app: str, env: dict[str, str], log: Path) -> Iterator[str]:
+    with uvicorn_process(app, env, log) as (url, _process):
+        yield url
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:

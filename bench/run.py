@@ -1,0 +1,372 @@
+"""``make bench``: measure ingest, memory, recompute and reads against the floor and a
+trivial endpoint measured in the same run, and write docs/benchmarks.md.
+
+Every number is wall time on this machine while nothing else of ours runs; each is also
+given as a ratio to its reference from the same run, since absolute times on a shared
+machine drift from run to run while ratios hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.data import cloud_accounts, instance_users, report_body, single_instance_users
+from bench.databases import fresh_database
+from bench.floor import measure_floor
+from scripts.servers import ROOT, uvicorn_process
+
+OPERATOR = "lsop_bench-operator"
+CLOUD_APP = "services.cloud_api.main:create_app"
+
+
+@dataclass
+class Results:
+    ingest: list[dict[str, Any]] = field(default_factory=list)
+    recompute: list[dict[str, Any]] = field(default_factory=list)
+    reads: list[dict[str, Any]] = field(default_factory=list)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextmanager
+def cloud(kind: str, workdir: Path, database_url: str, tag: str) -> Iterator[tuple[str, int]]:
+    env = {"CLOUD_API_DATABASE_URL": database_url, "CLOUD_API_ADMIN_TOKEN": OPERATOR}
+    log = workdir / f"cloud-{kind}-{tag}.log"
+    with uvicorn_process(CLOUD_APP, env, log, ("--log-level", "warning")) as (url, process):
+        yield url, process.pid
+
+
+def call(client: httpx.Client, method: str, path: str, token: str, **kwargs: Any) -> Any:
+    headers = kwargs.pop("headers", None) or {"Authorization": f"Bearer {token}"}
+    response = client.request(method, path, headers=headers, **kwargs)
+    if response.is_error:
+        raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:300]}")
+    return response.json()
+
+
+def set_up(client: httpx.Client, instances: int) -> tuple[str, list[str]]:
+    owner = call(
+        client,
+        "POST",
+        "/admin/enterprises",
+        OPERATOR,
+        json={"slug": "bench", "name": "Bench", "seats_purchased": 10_000_000},
+    )["owner_token"]
+    tokens = [
+        call(
+            client,
+            "POST",
+            "/enterprises/bench/server-instances",
+            owner,
+            json={"hostname": f"ghes{i}.bench.example", "server_id": f"srv-{i}"},
+        )["instance_token"]
+        for i in range(instances)
+    ]
+    return owner, tokens
+
+
+def push(client: httpx.Client, token: str, body: bytes) -> None:
+    response = client.post(
+        "/server-usage",
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    if response.status_code != 201:
+        raise RuntimeError(f"push: {response.status_code} {response.text[:300]}")
+
+
+def wait_for_figure(client: httpx.Client, owner: str, expected: int) -> None:
+    for _ in range(100_000):
+        if call(client, "GET", "/enterprise/licenses", owner)["total_seats_consumed"] == expected:
+            return
+    raise RuntimeError(f"the figure never reached {expected}")
+
+
+def measure_ingest(kind: str, n: int, workdir: Path, results: Results, read_requests: int) -> None:
+    body = report_body(single_instance_users(n), server_id="srv-0", sequence=1, hostname="ghes0")
+    with fresh_database(kind, workdir) as floor_url:
+        floor = measure_floor(body, floor_url)
+    with (
+        fresh_database(kind, workdir) as url,
+        cloud(kind, workdir, url, f"ingest{n}") as (base, pid),
+    ):
+        with httpx.Client(base_url=base, timeout=600) as client:
+            owner, (token,) = set_up(client, 1)
+            started = time.perf_counter()
+            push(client, token, body)
+            wait_for_figure(client, owner, n)
+            elapsed = time.perf_counter() - started
+            rss = peak_rss_mb(pid)
+            size = len(client.get("/enterprise/licenses", headers=auth(owner)).content)
+        reads = measure_reads(base, owner, size, workdir, read_requests)
+    results.ingest.append(
+        {
+            "db": kind,
+            "users": n,
+            "floor_s": floor,
+            "ingest_s": elapsed,
+            "ratio": elapsed / floor,
+            "peak_rss_mb": rss,
+            "body_mb": len(body) / 1e6,
+        }
+    )
+    results.reads.append({"db": kind, "users": n, "body_bytes": size, **reads})
+    print(
+        f"ingest {kind} {n}: floor {floor:.3f}s ingest {elapsed:.3f}s "
+        f"({elapsed / floor:.2f}x) peak RSS {rss:.0f} MB; reads {reads}",
+        flush=True,
+    )
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def measure_reads(
+    base: str, owner: str, size: int, workdir: Path, requests: int
+) -> dict[str, float]:
+    licenses = asyncio.run(load(f"{base}/enterprise/licenses", auth(owner), requests))
+    env = {"BENCH_BODY_BYTES": str(size)}
+    with uvicorn_process(
+        "bench.trivial_app:create_app", env, workdir / "trivial.log", ("--log-level", "warning")
+    ) as (trivial, _pid):
+        constant = asyncio.run(load(f"{trivial}/constant", {}, requests))
+    return {
+        "rps": licenses["rps"],
+        "p50_ms": licenses["p50_ms"],
+        "p99_ms": licenses["p99_ms"],
+        "trivial_rps": constant["rps"],
+        "trivial_p50_ms": constant["p50_ms"],
+        "trivial_p99_ms": constant["p99_ms"],
+        "rate_ratio": licenses["rps"] / constant["rps"],
+    }
+
+
+async def load(
+    url: str, headers: dict[str, str], requests: int, workers: int = 8
+) -> dict[str, float]:
+    """``requests`` GETs from ``workers`` concurrent clients on loopback; bounded by count."""
+    latencies: list[float] = []
+    remaining = iter(range(requests))
+    limits = httpx.Limits(max_connections=workers)
+    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=60) as client:
+        for _ in range(20):
+            (await client.get(url)).raise_for_status()
+
+        async def worker() -> None:
+            for _ in remaining:
+                started = time.perf_counter()
+                (await client.get(url)).raise_for_status()
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rps": requests / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
+def measure_recompute(kind: str, per_instance: int, workdir: Path, results: Results) -> None:
+    instances = 10
+    bodies = [
+        report_body(
+            instance_users(i, per_instance),
+            server_id=f"srv-{i}",
+            sequence=1,
+            hostname=f"ghes{i}.bench.example",
+        )
+        for i in range(instances)
+    ]
+    fresh = [(per_instance + k, f"fresh{k}@corp.example") for k in range(1, 51)]
+    newer = report_body(
+        instance_users(0, per_instance) + fresh,
+        server_id="srv-0",
+        sequence=2,
+        hostname="ghes0.bench.example",
+    )
+    with fresh_database(kind, workdir) as url:
+        with (
+            cloud(kind, workdir, url, f"recompute{per_instance}") as (base, _pid),
+            httpx.Client(base_url=base, timeout=600) as client,
+        ):
+            owner, tokens = set_up(client, instances)
+            call(
+                client,
+                "PUT",
+                "/enterprises/bench/accounts",
+                owner,
+                content=json.dumps(cloud_accounts(per_instance)),
+                headers={"Authorization": f"Bearer {owner}", "Content-Type": "application/json"},
+            )
+            for token, body in zip(tokens, bodies, strict=True):
+                push(client, token, body)
+            before = call(client, "GET", "/enterprise/licenses", owner)["total_seats_consumed"]
+            started = time.perf_counter()
+            push(client, tokens[0], newer)
+            pushed = time.perf_counter()
+            wait_for_figure(client, owner, before + 50)
+            readable = time.perf_counter()
+        # A new process on the same database: every cache is cold, the figure is computed
+        # from scratch (all accounts loaded, matched and counted).
+        with (
+            cloud(kind, workdir, url, f"cold{per_instance}") as (base, _pid),
+            httpx.Client(base_url=base, timeout=600) as client,
+        ):
+            cold_started = time.perf_counter()
+            figure = call(client, "GET", "/enterprise/licenses", owner)["total_seats_consumed"]
+            cold = time.perf_counter() - cold_started
+            assert figure == before + 50, (figure, before)
+        with fresh_database(kind, workdir) as floor_url:
+            floor = measure_floor(newer, floor_url)
+    row = {
+        "db": kind,
+        "per_instance": per_instance,
+        "instances": instances,
+        "cloud_accounts": per_instance,
+        "figure": before + 50,
+        "new_report_total_s": readable - started,
+        "after_push_s": readable - pushed,
+        "full_recompute_s": cold,
+        "floor_one_report_s": floor,
+    }
+    results.recompute.append(row)
+    print(f"recompute {kind} {per_instance}x10: {row}", flush=True)
+
+
+def machine() -> list[str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        line.split()[1]
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    try:
+        pg = subprocess.run(["psql", "--version"], capture_output=True, text=True, check=False)
+        pg_version = pg.stdout.strip()
+    except OSError:
+        pg_version = "unknown"
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {int(memory) / 1024 / 1024:.0f} GiB",
+        f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {pg_version}",
+        f"- {platform.platform()}",
+    ]
+
+
+def write_report(results: Results, output: Path, command: str) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `{command}` on {time.strftime('%Y-%m-%d')}:",
+        "",
+        *machine(),
+        "",
+        "Each figure is one run's wall time; ratios compare with a reference measured in the",
+        "same run (this machine is shared and noisy: compare ratios, not seconds).",
+        "",
+        "## Ingest: one report pushed over HTTP until its figure is readable",
+        "",
+        "Floor: `orjson.loads` of the same body plus the driver's bulk insert (COPY on",
+        "PostgreSQL, executemany on SQLite) of its rows. Target: ingest at most 2x the floor.",
+        "Peak RSS is the cloud process's high-water mark (VmHWM) over its whole life.",
+        "",
+        "| database | users | body MB | floor s | ingest s | ratio | peak RSS MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {r['db']} | {r['users']:,} | {r['body_mb']:.1f} | {r['floor_s']:.3f} | "
+            f"{r['ingest_s']:.3f} | {r['ratio']:.2f} | {r['peak_rss_mb']:.0f} |"
+            for r in results.ingest
+        ),
+        "",
+        "## Recompute: 10 instances and as many cloud accounts as users per instance",
+        "",
+        "Most people on one instance, one in ten on all ten, one in a hundred without e-mail;",
+        "half the cloud accounts match GHES accounts. *New report*: a newer report for one",
+        "instance (50 more people) from the start of its push until the new figure is",
+        "readable (target 1 s at 100,000 per instance); *after push*: from the push's answer.",
+        "*Full recompute*: the first read of a new process on the same database, every cache",
+        "cold (target 3 s).",
+        "",
+        "| database | users per instance | figure | new report s | after push s | "
+        "full recompute s | floor of that report s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {r['db']} | {r['per_instance']:,} | {r['figure']:,} | "
+            f"{r['new_report_total_s']:.3f} | {r['after_push_s']:.3f} | "
+            f"{r['full_recompute_s']:.3f} | {r['floor_one_report_s']:.3f} |"
+            for r in results.recompute
+        ),
+        "",
+        "## Reads: `GET /enterprise/licenses` against a trivial endpoint",
+        "",
+        "The reference is a FastAPI endpoint answering a constant body of the same size,",
+        "served by the same uvicorn settings (one process), loaded the same way: 8 concurrent",
+        "clients on loopback. Target: at least half the reference's request rate.",
+        "",
+        "| database | users | body bytes | req/s | p50 ms | p99 ms | trivial req/s | "
+        "trivial p50 ms | trivial p99 ms | rate ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {r['db']} | {r['users']:,} | {r['body_bytes']} | {r['rps']:.0f} | "
+            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['trivial_rps']:.0f} | "
+            f"{r['trivial_p50_ms']:.1f} | {r['trivial_p99_ms']:.1f} | {r['rate_ratio']:.2f} |"
+            for r in results.reads
+        ),
+        "",
+    ]
+    output.write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,500000")
+    parser.add_argument("--recompute-sizes", default="1000,10000,100000")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--read-requests", type=int, default=2000)
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args()
+    results = Results()
+    with tempfile.TemporaryDirectory(prefix="ls-bench-") as tmp:
+        workdir = Path(tmp)
+        for kind in args.databases.split(","):
+            for n in (int(v) for v in args.sizes.split(",")):
+                measure_ingest(kind, n, workdir, results, args.read_requests)
+            for n in (int(v) for v in args.recompute_sizes.split(",")):
+                measure_recompute(kind, n, workdir, results)
+    write_report(results, args.output, "make bench")
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
