@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,7 +39,7 @@ class CloudState:
             yield session
 
 
-def get_state(request: Request) -> CloudState:
+async def get_state(request: Request) -> CloudState:
     state: CloudState = request.app.state.cloud
     return state
 
@@ -46,7 +47,7 @@ def get_state(request: Request) -> CloudState:
 StateDep = Annotated[CloudState, Depends(get_state)]
 
 
-def bearer_token(request: Request) -> str | None:
+async def bearer_token(request: Request) -> str | None:
     """``Bearer <t>`` or ``token <t>``: GitHub API clients send either."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -57,8 +58,11 @@ def bearer_token(request: Request) -> str | None:
 
 TokenDep = Annotated[str | None, Depends(bearer_token)]
 
+# Declares the bearer scheme in the OpenAPI description; tokens are checked by the domain.
+owner_security_scheme = HTTPBearer(auto_error=False, description="an enterprise owner token")
 
-def require_operator(state: StateDep, token: TokenDep) -> None:
+
+async def require_operator(state: StateDep, token: TokenDep) -> None:
     expected = state.settings.admin_token
     check_operator(token, expected.get_secret_value() if expected else None)
 

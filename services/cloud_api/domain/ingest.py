@@ -195,7 +195,7 @@ def _replace_current_report(
     touch(enterprise)
     session.flush()
     accounts = InstanceAccounts(row.report_id, report.user_ids, report.email_keys, report.emails)
-    state = cache.compute_figures(session, enterprise, keep=False, pending=accounts)
+    state = cache.compute_figures(session, enterprise, keep=True, pending=accounts)
     row.consumed_after = state.figures.consumed
     receipt = Receipt(
         row.report_id, row.server_id, row.sequence, row.user_count, "applied", row.consumed_after

@@ -272,18 +272,20 @@ class LicenseCache:
         keep: bool,
         pending: InstanceAccounts | None = None,
     ) -> FigureState:
-        """``keep=False`` inside a write transaction: nothing derived from uncommitted data
-        may outlive a rollback. ``pending`` is the report being applied, already in memory."""
+        """``keep=False`` when this transaction changed the cloud accounts: an index built
+        from uncommitted accounts must not outlive a rollback. ``pending`` is the report
+        this transaction is applying, already in memory and not yet committed, so nothing
+        derived from it is kept either. Other reports are committed and immutable: their
+        users are always worth keeping."""
         index = self._index(session, enterprise, keep=keep)
         keys_by_instance = {}
         for report in current_reports(session, enterprise.id):
             if pending is not None and report.report_id == pending.report_id:
-                accounts = pending
+                keys = person_keys(report.instance_pk, pending, index)
             else:
-                accounts = self._accounts(session, report, keep=keep)
-            keys_by_instance[report.instance_pk] = self._person_keys(
-                report.instance_pk, accounts, index, keep=keep
-            )
+                accounts = self._accounts(session, report, keep=True)
+                keys = self._person_keys(report.instance_pk, accounts, index, keep=keep)
+            keys_by_instance[report.instance_pk] = keys
         figures = figures_from_keys(keys_by_instance, index)
         return FigureState(enterprise.id, enterprise.data_version, figures, utcnow())
 

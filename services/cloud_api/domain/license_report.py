@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Report, ServerInstance
@@ -13,6 +14,7 @@ from services.cloud_api.domain.enterprises import get_enterprise
 from services.cloud_api.domain.instances import list_instances
 from services.cloud_api.domain.license_data import FigureState, LicenseCache, LicenseState
 from services.cloud_api.domain.licensing import Person, ServerAccount
+from services.cloud_api.domain.tokens import digest, same_secret
 from services.cloud_api.schemas import (
     Breakdown,
     CloudAccountRef,
@@ -22,6 +24,7 @@ from services.cloud_api.schemas import (
     PersonView,
     ServerAccountRef,
 )
+from services.common.clock import as_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,56 @@ class SummaryCache:
     def put(self, enterprise_id: int, signature: tuple[object, ...], body: bytes) -> None:
         with self._lock:
             self._entries[enterprise_id] = (signature, body)
+
+
+_SUMMARY_PROBE = text(
+    """
+    SELECT c.kind, c.revoked_at, c.token_hash, e.id, e.data_version, e.seats_purchased, e.name,
+           i.id, i.server_id, i.hostname, i.current_report_pk, i.current_source,
+           i.last_sync_at, i.last_sync_status, i.last_sync_error, i.upload_only
+    FROM credentials c
+    JOIN enterprises e ON e.id = c.enterprise_id
+    LEFT JOIN server_instances i ON i.enterprise_id = e.id
+    WHERE c.token_hash = :token_hash
+    ORDER BY i.hostname, i.id
+    """
+)
+
+
+def cached_summary(engine: Engine, summaries: SummaryCache, token: str | None) -> bytes | None:
+    """The summary for an owner token in one statement, without a transaction, when the
+    serialized answer is still current; None sends the caller down the full path (which
+    also gives every authentication error its proper answer)."""
+    if not token:
+        return None
+    wanted = digest(token)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        rows = connection.execute(_SUMMARY_PROBE, {"token_hash": wanted}).all()
+    if not rows:
+        return None
+    kind, revoked_at, token_hash, enterprise_id = rows[0][0], rows[0][1], rows[0][2], rows[0][3]
+    if kind != "owner" or revoked_at is not None or not same_secret(token_hash, wanted):
+        return None
+    signature = (
+        rows[0][4],
+        rows[0][5],
+        rows[0][6],
+        *(
+            (r[7], r[8], r[9], r[10], r[11], _utc(r[12]), r[13], r[14], bool(r[15]))
+            for r in rows
+            if r[7] is not None
+        ),
+    )
+    return summaries.get(enterprise_id, signature)
+
+
+def _utc(value: object) -> object:
+    """SQLite hands the raw column back as text here; the ORM path gives datetimes."""
+    if isinstance(value, str):
+        return as_utc(datetime.fromisoformat(value))
+    if isinstance(value, datetime):
+        return as_utc(value)
+    return value
 
 
 def summary_json(

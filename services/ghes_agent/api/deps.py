@@ -26,7 +26,7 @@ class AgentAppState:
     schedule: WeeklySchedule | None
 
 
-def get_state(request: Request) -> AgentAppState:
+async def get_state(request: Request) -> AgentAppState:
     state: AgentAppState = request.app.state.agent
     return state
 
@@ -34,7 +34,7 @@ def get_state(request: Request) -> AgentAppState:
 StateDep = Annotated[AgentAppState, Depends(get_state)]
 
 
-def require_admin(request: Request, state: StateDep) -> None:
+async def require_admin(request: Request, state: StateDep) -> None:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() not in ("bearer", "token") or not same_secret(
         value.strip(), state.admin_token
