@@ -27,3 +27,7 @@ test: lint
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks (not part of the tests): results go to docs/benchmarks.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run

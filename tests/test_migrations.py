@@ -39,7 +39,13 @@ def test_migrations_match_the_models_and_are_idempotent(
         migrate(engine)
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": version_table})
-            assert compare_metadata(context, metadata) == []
+            differences = [
+                diff
+                for diff in compare_metadata(context, metadata)
+                # SQLite's migration lock table (see run_migrations) belongs to no model.
+                if not (diff[0] == "remove_table" and diff[1].name == "migration_lock")
+            ]
+            assert differences == []
         tables = set(inspect(engine).get_table_names())
         assert set(metadata.tables) <= tables
     finally:

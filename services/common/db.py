@@ -88,6 +88,11 @@ def run_migrations(engine: Engine, script_location: Path, version_table: str) ->
         if connection.dialect.name == "postgresql":
             lock_key = zlib.crc32(version_table.encode())
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({lock_key})")
+        else:
+            # Take SQLite's write lock before reading the version table, so that two
+            # processes starting together migrate one after the other.
+            connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS migration_lock (id INTEGER)")
+            connection.exec_driver_sql("DELETE FROM migration_lock")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -50,8 +50,14 @@ def get_enterprise(session: Session, enterprise_id: int) -> Enterprise:
 
 
 def touch(enterprise: Enterprise) -> None:
-    """Record that the figure may have moved (see ``Enterprise.data_version``)."""
-    enterprise.data_version = enterprise.data_version + 1
+    """Record that the figure may have moved (see ``Enterprise.data_version``).
+
+    The increment is done by the database (``SET data_version = data_version + 1`` at
+    flush), which also takes the enterprise's row lock: concurrent changes to one
+    enterprise get distinct versions, and whatever a transaction computes after its flush
+    sees every change committed before it. A read-modify-write in Python would let two
+    replicas label two different states with the same version."""
+    enterprise.data_version = Enterprise.data_version + 1
 
 
 def update_enterprise(
@@ -77,5 +83,5 @@ def update_enterprise(
 
 def touch_accounts(enterprise: Enterprise) -> None:
     """The cloud accounts or matching rules changed (and so may the figure)."""
-    enterprise.accounts_version = enterprise.accounts_version + 1
+    enterprise.accounts_version = Enterprise.accounts_version + 1
     touch(enterprise)

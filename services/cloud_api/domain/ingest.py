@@ -194,6 +194,9 @@ def _replace_current_report(
     enterprise = session.get_one(Enterprise, instance.enterprise_id)
     touch(enterprise)
     session.flush()
+    # Holding the enterprise's row lock now: reload it, so that the figure below is
+    # computed against the accounts and versions of everything committed before us.
+    session.refresh(enterprise)
     accounts = InstanceAccounts(row.report_id, report.user_ids, report.email_keys, report.emails)
     state = cache.compute_figures(session, enterprise, keep=True, pending=accounts)
     row.consumed_after = state.figures.consumed

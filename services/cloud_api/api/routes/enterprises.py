@@ -31,6 +31,7 @@ def replace_accounts_route(
         target = get_enterprise(session, owner.enterprise_id)
         result = replace_accounts(session, target, body.accounts)
         session.flush()
+        session.refresh(target)
         figures = state.cache.compute_figures(session, target, keep=False)
     state.cache.store_figures(figures)
     return AccountsImported(
