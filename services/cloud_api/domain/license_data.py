@@ -17,17 +17,15 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import (
-    CloudAccount,
-    CloudAccountKey,
     Enterprise,
     Report,
     ServerInstance,
-    ServerUser,
 )
 from services.cloud_api.domain.accounts import UNVERIFIED, VERIFIED
 from services.cloud_api.domain.licensing import (
@@ -104,12 +102,27 @@ def current_reports(session: Session, enterprise_id: int) -> list[CurrentReport]
     return [CurrentReport(*row) for row in rows]
 
 
+def raw_rows(session: Session, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Plain DBAPI tuples for bulk reads (``?`` placeholders): a million ORM or Core rows
+    would cost seconds on a cold start."""
+    connection = session.connection()
+    if connection.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        rows: list[tuple[Any, ...]] = list(cursor.fetchall())
+    finally:
+        cursor.close()
+    return rows
+
+
 def load_instance_accounts(session: Session, report: CurrentReport) -> InstanceAccounts:
-    rows = session.execute(
-        select(ServerUser.user_id, ServerUser.email_key, ServerUser.email)
-        .where(ServerUser.report_pk == report.report_pk)
-        .order_by(ServerUser.user_id)
-    ).all()
+    rows = raw_rows(
+        session,
+        "SELECT user_id, email_key, email FROM server_users WHERE report_pk = ? ORDER BY user_id",
+        report.report_pk,
+    )
     return InstanceAccounts(
         report.report_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
     )
@@ -118,26 +131,27 @@ def load_instance_accounts(session: Session, report: CurrentReport) -> InstanceA
 def load_cloud_identities(session: Session, enterprise_id: int) -> list[CloudIdentity]:
     verified: dict[int, list[str]] = {}
     identity: dict[int, list[tuple[str, str]]] = {}
-    key_rows = session.execute(
-        select(CloudAccountKey.account_id, CloudAccountKey.kind, CloudAccountKey.key).where(
-            CloudAccountKey.enterprise_id == enterprise_id
-        )
+    key_rows = raw_rows(
+        session,
+        "SELECT account_id, kind, key FROM cloud_account_keys WHERE enterprise_id = ?",
+        enterprise_id,
     )
     for account_id, kind, key in key_rows:
         if kind == VERIFIED:
             verified.setdefault(account_id, []).append(key)
         elif kind != UNVERIFIED:
             identity.setdefault(account_id, []).append((kind, key))
-    accounts = session.execute(
-        select(CloudAccount.account_id, CloudAccount.login, CloudAccount.consuming)
-        .where(CloudAccount.enterprise_id == enterprise_id)
-        .order_by(CloudAccount.account_id)
+    accounts = raw_rows(
+        session,
+        "SELECT account_id, login, consuming FROM cloud_accounts WHERE enterprise_id = ? "
+        "ORDER BY account_id",
+        enterprise_id,
     )
     return [
         CloudIdentity(
             account_id,
             login,
-            consuming,
+            bool(consuming),
             tuple(sorted(verified.get(account_id, ()))),
             tuple(sorted(identity.get(account_id, ()))),
         )
@@ -157,13 +171,17 @@ def make_index(
 ) -> AccountsIndex:
     matcher = Matcher(identities, saml_enabled=saml_enabled)
     # Resolving every address a cloud account answers to once, up front, turns matching
-    # each GHES account into one dictionary lookup.
-    addresses = set(matcher.verified) | (set(matcher.identity) if saml_enabled else set())
-    resolved = {}
-    for address in addresses:
-        found = matcher.match(address)
-        if found is not None:
-            resolved[address] = f"{CLOUD_PREFIX}{found.account.account_id}"
+    # each GHES account into one dictionary lookup. A verified e-mail belongs to one
+    # account (the import enforces it); identity attributes, when used, win over it.
+    resolved = {
+        address: f"{CLOUD_PREFIX}{account.account_id}"
+        for address, account in matcher.verified.items()
+    }
+    if saml_enabled:
+        for address in matcher.identity:
+            found = matcher.match(address)
+            if found is not None:
+                resolved[address] = f"{CLOUD_PREFIX}{found.account.account_id}"
     return AccountsIndex(
         enterprise_id,
         version,
