@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import sessionmaker
 
 from services.cloud_api.api.deps import CloudState
@@ -22,33 +23,45 @@ from services.cloud_api.api.routes import (
 from services.cloud_api.db.migrate import migrate
 from services.cloud_api.domain.license_data import LicenseCache
 from services.cloud_api.domain.license_report import SummaryCache
+from services.cloud_api.metrics import CloudMetrics, FiguresCollector
 from services.cloud_api.settings import Settings
 from services.common.db import make_engine
 from services.common.log_redaction import install_redaction
+from services.common.observability import configure_logging, install_observability
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    configure_logging(settings.log_format)
     install_redaction()
+    registry = CollectorRegistry()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         migrate(engine)
+        sessions = sessionmaker(engine, expire_on_commit=False)
+        cache = LicenseCache()
         app.state.cloud = CloudState(
             settings=settings,
             engine=engine,
-            sessions=sessionmaker(engine, expire_on_commit=False),
-            cache=LicenseCache(),
+            sessions=sessions,
+            cache=cache,
             summaries=SummaryCache(),
+            metrics=metrics,
         )
+        collector = FiguresCollector(sessions, cache)
+        registry.register(collector)
         try:
             yield
         finally:
+            registry.unregister(collector)
             engine.dispose()
 
+    metrics = CloudMetrics(registry)
     app = FastAPI(title="license-sync cloud API", version="1", lifespan=lifespan)
     install_error_handlers(app)
+    install_observability(app, registry, "license_sync_cloud")
     for module in (health, admin, enterprises, usage, uploads, licenses, github):
         app.include_router(module.router)
     return app

@@ -129,7 +129,7 @@ class LicensesView(BaseModel):
 
 
 class HealthView(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "unavailable"]
 
 
 class HistoryEntry(BaseModel):

@@ -9,6 +9,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CLOUD_API_", extra="ignore")
 
+    log_format: str = "text"
+    """``json``: one JSON object per log line, each with the request id."""
+
     database_url: str = "sqlite:///cloud_api.db"
     admin_token: SecretStr | None = None
     max_body_bytes: int = 256 * 1024 * 1024

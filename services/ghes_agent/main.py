@@ -10,10 +10,12 @@ from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import sessionmaker
 
 from services.common.db import make_engine
 from services.common.log_redaction import install_redaction
+from services.common.observability import configure_logging, install_observability
 from services.ghes_agent.api.deps import AgentAppState
 from services.ghes_agent.api.errors import install_error_handlers
 from services.ghes_agent.api.routes import router
@@ -33,6 +35,7 @@ from services.ghes_agent.domain.sources import (
 )
 from services.ghes_agent.domain.sync import SyncConfigError, SyncContext
 from services.ghes_agent.jobs import DeliveryWorker, SyncRunner, WeeklySchedule
+from services.ghes_agent.metrics import SyncCollector
 from services.ghes_agent.settings import AgentSettings
 from shared import public_key_text
 
@@ -47,7 +50,9 @@ def create_app(
 ) -> FastAPI:
     """The transports let a test put real apps behind the agent's clients."""
     settings = settings or AgentSettings()
+    configure_logging(settings.log_format)
     install_redaction()
+    registry = CollectorRegistry()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -91,9 +96,12 @@ def create_app(
             runner=runner,
             schedule=schedule,
         )
+        collector = SyncCollector(sessions)
+        registry.register(collector)
         try:
             yield
         finally:
+            registry.unregister(collector)
             if schedule is not None:
                 schedule.shutdown()
             await worker.stop()
@@ -102,6 +110,7 @@ def create_app(
 
     app = FastAPI(title="license-sync GHES agent", version="1", lifespan=lifespan)
     install_error_handlers(app)
+    install_observability(app, registry, "license_sync_agent")
     app.include_router(router)
     return app
 

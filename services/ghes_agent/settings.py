@@ -12,6 +12,9 @@ class AgentSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GHES_AGENT_", extra="ignore")
 
+    log_format: str = "text"
+    """``json``: one JSON object per log line, each with the request id."""
+
     data_dir: Path = Path("ghes-agent-data")
     database_url: str | None = None
     """Default: ``agent.db`` (SQLite) in the data directory."""

@@ -21,6 +21,7 @@ from services.cloud_api.domain.auth import (
 )
 from services.cloud_api.domain.license_data import LicenseCache
 from services.cloud_api.domain.license_report import SummaryCache
+from services.cloud_api.metrics import CloudMetrics
 from services.cloud_api.settings import Settings
 
 
@@ -31,6 +32,7 @@ class CloudState:
     sessions: sessionmaker[Session]
     cache: LicenseCache
     summaries: SummaryCache
+    metrics: CloudMetrics
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -4,6 +4,7 @@ import asyncio
 
 from fastapi import APIRouter, HTTPException, Response, status
 
+from services.common.observability import database_ready
 from services.ghes_agent.api.deps import AdminDep, StateDep
 from services.ghes_agent.api.schemas import HealthView, InstanceView, RunList, RunView, StatusView
 from services.ghes_agent.domain.export import export_report
@@ -89,3 +90,12 @@ async def export_license_usage(state: StateDep, _admin: AdminDep) -> Response:
 @router.get("/healthz", tags=["health"])
 def get_healthz() -> HealthView:
     return HealthView(status="ok")
+
+
+@router.get("/readyz", tags=["health"], responses={503: {"model": HealthView}})
+def get_readyz(state: StateDep, response: Response) -> HealthView:
+    """Ready while the agent's database answers."""
+    if database_ready(state.engine):
+        return HealthView(status="ok")
+    response.status_code = 503
+    return HealthView(status="unavailable")

@@ -50,4 +50,4 @@ class InstanceView(BaseModel):
 
 
 class HealthView(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "unavailable"]

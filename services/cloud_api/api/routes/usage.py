@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
@@ -42,10 +44,15 @@ async def post_server_usage(
             max_bytes=settings.max_body_bytes,
             max_compressed_bytes=settings.max_compressed_bytes,
         )
+        started = time.perf_counter()
         receipt = await run_in_threadpool(_parse_and_apply, state, instance.instance_pk, body)
     except DomainError as error:
+        state.metrics.refused.labels(error.error).inc()
         await run_in_threadpool(record_refusal, state.sessions, instance.instance_pk, error)
         raise
+    if receipt.status == "applied":
+        state.metrics.ingest_seconds.observe(time.perf_counter() - started)
+        state.metrics.report_users.observe(receipt.users_accepted)
     response.status_code = status.HTTP_201_CREATED if receipt.status == "applied" else 200
     return receipt_view(receipt)
 

@@ -1,0 +1,107 @@
+"""Request ids, structured logs, Prometheus metrics and readiness: shared by both services."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+from sqlalchemy import Engine, text
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id (and error)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        document: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", request_id.get()),
+        }
+        if record.exc_info:
+            document["error"] = self.formatException(record.exc_info)
+        return json.dumps(document, ensure_ascii=False)
+
+
+def configure_logging(log_format: str, level: str = "INFO") -> None:
+    """``json``: one object per line on stderr for every logger, uvicorn's included."""
+    if log_format != "json":
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = name == ""
+    logging.getLogger().setLevel(level.upper())
+
+
+def install_observability(app: FastAPI, registry: CollectorRegistry, prefix: str) -> None:
+    requests = Counter(
+        f"{prefix}_http_requests_total",
+        "HTTP requests answered, by method, route template and status",
+        ["method", "route", "status"],
+        registry=registry,
+    )
+    duration = Histogram(
+        f"{prefix}_http_request_duration_seconds",
+        "Time to answer an HTTP request, by route template",
+        ["route"],
+        registry=registry,
+    )
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        token = request_id.set(rid[:64])
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            request_id.reset(token)
+        route = _route_template(request)
+        requests.labels(request.method, route, str(response.status_code)).inc()
+        duration.labels(route).observe(time.perf_counter() - started)
+        response.headers["X-Request-Id"] = rid[:64]
+        return response
+
+    @app.get("/metrics", include_in_schema=False)
+    async def get_metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _route_template(request: Request) -> str:
+    """The matched route's path template (set in the scope by routing), never the raw path,
+    which may carry ids."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+def database_ready(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:  # any failure means not ready; the probe says so, nothing more
+        return False
+    return True

@@ -1,0 +1,33 @@
+"""The agent's /metrics, /healthz and /readyz."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+
+from tests.ghes_agent.conftest import CLOUD_URL, sync_now
+from tests.ghes_agent.test_sync_api import receipt_for
+from tests.test_observability import samples
+
+
+@respx.mock
+async def test_agent_metrics_show_syncs_and_pending_reports(agent: httpx.AsyncClient) -> None:
+    respx.post(f"{CLOUD_URL}/server-usage").mock(side_effect=receipt_for)
+    await sync_now(agent)
+    values = samples((await agent.get("/metrics")).text)
+    assert (
+        values[
+            ("license_sync_agent_syncs_total", (("outcome", "succeeded"), ("trigger", "manual")))
+        ]
+        == 1
+    )
+    assert values[("license_sync_agent_pending_reports", ())] == 0
+    assert values[("license_sync_agent_last_report_users", ())] == 3
+    assert values[("license_sync_agent_last_success_timestamp_seconds", ())] > 0
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/healthz", "/readyz"])
+async def test_probes_need_no_token(agent: httpx.AsyncClient, path: str) -> None:
+    response = await agent.get(path, headers={"Authorization": ""})
+    assert response.status_code == 200

@@ -1,0 +1,82 @@
+"""/metrics in Prometheus format, /readyz, request ids and JSON logs on both services."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.common.observability import JsonFormatter, RequestIdFilter, request_id
+from tests.builders import auth, connect, new_enterprise, push, report
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+async def test_cloud_metrics_show_figures_reports_and_requests(cloud: httpx.AsyncClient) -> None:
+    owner = await new_enterprise(cloud, seats=40)
+    token = await connect(cloud, owner)
+    await push(cloud, token, report([(1, "a@example.com"), (2, "b@example.com")]))
+    await push(cloud, token, report([(1, "a@example.com")], sequence=1))  # refused: older
+    response = await cloud.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    values = samples(response.text)
+    assert values[("license_sync_cloud_seats_consumed", (("enterprise", "acme"),))] == 2
+    assert values[("license_sync_cloud_seats_purchased", (("enterprise", "acme"),))] == 40
+    assert values[("license_sync_cloud_reports_applied", (("source", "connect"),))] == 1
+    refused = ("license_sync_cloud_reports_refused_total", (("reason", "sequence_conflict"),))
+    assert values[refused] == 1
+    assert values[("license_sync_cloud_report_users_count", ())] == 1
+    request_key = (
+        "license_sync_cloud_http_requests_total",
+        (("method", "POST"), ("route", "/server-usage"), ("status", "201")),
+    )
+    assert values[request_key] == 1
+
+
+async def test_readiness_follows_the_database(cloud: httpx.AsyncClient, cloud_app: FastAPI) -> None:
+    assert (await cloud.get("/readyz")).json() == {"status": "ok"}
+    cloud_app.state.cloud.engine.dispose()
+    real_url = cloud_app.state.cloud.engine.url
+    from services.common.db import make_engine
+
+    broken = make_engine("postgresql://nobody@127.0.0.1:1/none")
+    object.__setattr__(cloud_app.state.cloud, "engine", broken)
+    try:
+        response = await cloud.get("/readyz")
+    finally:
+        object.__setattr__(cloud_app.state.cloud, "engine", make_engine(str(real_url)))
+        broken.dispose()
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable"}
+
+
+async def test_every_answer_carries_a_request_id(cloud: httpx.AsyncClient) -> None:
+    given = await cloud.get("/healthz", headers={"X-Request-Id": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    made = await cloud.get("/healthz")
+    assert len(made.headers["x-request-id"]) == 32
+    owner = await new_enterprise(cloud)
+    assert (await cloud.get("/enterprise/licenses", headers=auth(owner))).headers["x-request-id"]
+
+
+def test_json_log_lines_carry_the_request_id() -> None:
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "sync %s failed", ("r1",), None)
+    token = request_id.set("req-42")
+    try:
+        RequestIdFilter().filter(record)
+    finally:
+        request_id.reset(token)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "sync r1 failed"
+    assert line["request_id"] == "req-42"
+    assert line["level"] == "warning"
