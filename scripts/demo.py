@@ -10,13 +10,11 @@ both services running until Ctrl-C (or exits at once with ``--no-wait``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import secrets
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,47 +22,11 @@ from typing import Any
 
 import httpx
 
+from scripts.servers import free_port, uvicorn_process
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo"
-HOST = "127.0.0.1"
 HOSTNAME = "ghes.acme.example"
-
-
-def free_port(preferred: int) -> int:
-    for port in (preferred, 0):
-        with socket.socket() as probe:
-            try:
-                probe.bind((HOST, port))
-            except OSError:
-                continue
-            return int(probe.getsockname()[1])
-    raise RuntimeError("no free port on 127.0.0.1")
-
-
-def start(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", HOST]
-    command += ["--port", str(port), "--log-level", "warning"]
-    return subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{url} exited early; its log:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} did not become healthy within 60 s; see {log}")
 
 
 def call(method: str, url: str, token: str, body: Any = None) -> Any:
@@ -134,30 +96,26 @@ def main() -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     cloud_port, agent_port = free_port(8000), free_port(8001)
-    cloud, agent = f"http://{HOST}:{cloud_port}", f"http://{HOST}:{agent_port}"
     cloud_admin = "lsop_" + secrets.token_urlsafe(24)
     agent_admin = "lsa_" + secrets.token_urlsafe(24)
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        cloud_log = workdir / "cloud_api.log"
-        processes.append(
-            start(
+    quiet = ("--log-level", "warning")
+    with contextlib.ExitStack() as stack:
+        cloud, cloud_process = stack.enter_context(
+            uvicorn_process(
                 "services.cloud_api.main:create_app",
-                cloud_port,
                 {
                     "CLOUD_API_DATABASE_URL": f"sqlite:///{workdir / 'cloud_api.db'}",
                     "CLOUD_API_ADMIN_TOKEN": cloud_admin,
                 },
-                cloud_log,
+                workdir / "cloud_api.log",
+                quiet,
+                port=cloud_port,
             )
         )
-        wait_healthy(cloud, processes[-1], cloud_log)
         owner, instance_token = set_up_cloud(cloud, cloud_admin)
-        agent_log = workdir / "ghes_agent.log"
-        processes.append(
-            start(
+        agent, agent_process = stack.enter_context(
+            uvicorn_process(
                 "services.ghes_agent.main:create_app",
-                agent_port,
                 {
                     "GHES_AGENT_DATA_DIR": str(workdir / "agent"),
                     "GHES_AGENT_CLOUD_URL": cloud,
@@ -167,10 +125,11 @@ def main() -> int:
                     "GHES_AGENT_GHES_VERSION": "3.14.2",
                     "GHES_AGENT_ADMIN_TOKEN": agent_admin,
                 },
-                agent_log,
+                workdir / "ghes_agent.log",
+                quiet,
+                port=agent_port,
             )
         )
-        wait_healthy(agent, processes[-1], agent_log)
         run = sync(agent, agent_admin)
         licenses = call("GET", f"{cloud}/enterprise/licenses", owner)
         report(licenses, run)
@@ -184,20 +143,13 @@ def main() -> int:
             return 0
         print("\nBoth services keep running. Ctrl-C stops them.")
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        while all(process.poll() is None for process in processes):
-            time.sleep(0.5)
-        print("a service stopped; see the logs above", file=sys.stderr)
+        try:
+            while cloud_process.poll() is None and agent_process.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            return 0
+        print(f"a service stopped; see the logs in {workdir}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 if __name__ == "__main__":

@@ -16,25 +16,51 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def free_port(preferred: int = 0) -> int:
+    """``preferred`` if it is free, else any free loopback port."""
+    for port in dict.fromkeys((preferred, 0)):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise RuntimeError("no free port on 127.0.0.1")
 
 
 @contextmanager
 def uvicorn_process(
-    app: str, env: dict[str, str], log: Path, extra_args: tuple[str, ...] = ()
+    app: str,
+    env: dict[str, str],
+    log: Path,
+    extra_args: tuple[str, ...] = (),
+    port: int | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A uvicorn process on a free loopback port, healthy on entry, stopped on exit."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1"]
-    command += ["--port", str(port), *extra_args]
+    """A uvicorn process on a loopback port, healthy on entry, stopped on exit.
+
+    The socket is bound here and handed to uvicorn (``--fd``): no other process can take
+    the port between choosing it and listening on it, and a health check can never be
+    answered by someone else's server."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("127.0.0.1", port or 0))
+    except OSError:
+        listener.bind(("127.0.0.1", 0))
+    listener.set_inheritable(True)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    command = [sys.executable, "-m", "uvicorn", "--factory", app, "--fd", str(listener.fileno())]
+    command += list(extra_args)
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **env}, stdout=output, stderr=output
+            command,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=output,
+            pass_fds=(listener.fileno(),),
         )
+        listener.close()
         try:
             _wait_healthy(url, process, log)
             yield url, process
