@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -83,10 +84,8 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None
     for _ in range(300):
         if process.poll() is not None:
             raise AssertionError(f"{url} exited with {process.returncode}:\n{log.read_text()}")
-        try:
+        with contextlib.suppress(httpx.TransportError):  # not listening yet
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
-        except httpx.TransportError:
-            pass
         time.sleep(0.1)
     raise AssertionError(f"{url} did not become healthy:\n{log.read_text()}")

@@ -100,7 +100,7 @@ def _instance(settings: AgentSettings) -> int:
 
 
 class AgentUnreachableError(RuntimeError):
-    pass
+    """The running agent could not be asked (unreachable, or the admin token refused)."""
 
 
 def _client(settings: AgentSettings, url: str) -> httpx.Client:

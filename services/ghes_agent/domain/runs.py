@@ -17,7 +17,7 @@ ACTIVE_STATUSES = ("queued", "running")
 
 
 class RunNotFoundError(LookupError):
-    pass
+    """No sync run has that id."""
 
 
 def ensure_identity(sessions: sessionmaker[Session]) -> AgentState:
