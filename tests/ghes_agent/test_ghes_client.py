@@ -1,0 +1,85 @@
+"""The GHES client alone, its HTTP answered by respx."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import httpx
+import pytest
+import respx
+
+from services.ghes_agent.clients.ghes import GhesClient, GhesError
+from tests.ghes_agent.conftest import DEFAULT_USERS, users_csv_text
+
+URL = "https://ghes.example.com"
+REPORT = f"{URL}/stafftools/reports/all_users.csv"
+LICENSE = f"{URL}/api/v3/enterprise/settings/license"
+META = f"{URL}/api/v3/meta"
+
+
+def client(**options: float) -> GhesClient:
+    return GhesClient(URL, "ghp_token", report_poll_interval=0.001, **options)
+
+
+@respx.mock
+async def test_waits_through_202_then_reads_the_report() -> None:
+    route = respx.get(REPORT).mock(
+        side_effect=[
+            httpx.Response(202, text="generating"),
+            httpx.Response(202, text="generating"),
+            httpx.Response(200, text=users_csv_text(DEFAULT_USERS)),
+        ]
+    )
+    respx.get(LICENSE).mock(return_value=httpx.Response(200, json={"seats": "unlimited"}))
+    respx.get(META).mock(return_value=httpx.Response(200, json={"installed_version": "3.15.0"}))
+    async with client() as ghes:
+        facts = await ghes.collect()
+    assert route.call_count == 3
+    assert route.calls[0].request.headers["authorization"] == "token ghp_token"
+    assert facts.ghes_version == "3.15.0"
+    assert facts.license is not None
+    assert facts.license.seats is None
+    assert [user_id for user_id, _ in facts.snapshot.users] == [1, 2, 3]
+
+
+@respx.mock
+async def test_the_wait_for_the_report_is_bounded() -> None:
+    respx.get(REPORT).mock(return_value=httpx.Response(202))
+    async with client(report_max_wait=0.05) as ghes:
+        with pytest.raises(GhesError, match="still preparing"):
+            await ghes.download_users_report(io.BytesIO())
+
+
+@pytest.mark.parametrize(
+    ("status", "advice"),
+    [
+        (401, "wrong, expired or revoked"),
+        (403, "site administrator"),
+        (404, "site administrator"),
+        (503, "maintenance mode"),
+        (500, "answered 500"),
+    ],
+)
+@respx.mock
+async def test_error_answers_become_advice(status: int, advice: str) -> None:
+    respx.get(META).mock(return_value=httpx.Response(status))
+    async with client() as ghes:
+        with pytest.raises(GhesError, match=advice):
+            await ghes.installed_version()
+
+
+@respx.mock
+async def test_an_unreachable_host_is_named() -> None:
+    respx.get(META).mock(side_effect=httpx.ConnectError("connection refused"))
+    async with client() as ghes:
+        with pytest.raises(GhesError, match=re.escape("cannot reach GHES at " + URL)):
+            await ghes.installed_version()
+
+
+@respx.mock
+async def test_an_answer_that_is_not_ghes_is_refused() -> None:
+    respx.get(META).mock(return_value=httpx.Response(200, text="<html>login</html>"))
+    async with client() as ghes:
+        with pytest.raises(GhesError, match="is this a GHES instance"):
+            await ghes.installed_version()
