@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from services.cloud_api.api.deps import OwnerDep, StateDep
+from services.cloud_api.db.models import ServerInstance
 from services.cloud_api.domain.accounts import replace_accounts
 from services.cloud_api.domain.accounts_input import AccountsImport
 from services.cloud_api.domain.auth import require_enterprise
@@ -55,12 +56,7 @@ def connect_instance_route(
             public_key=body.public_key,
             upload_only=body.upload_only,
         )
-        return InstanceConnected(
-            server_id=created.instance.server_id,
-            hostname=created.instance.hostname,
-            upload_only=created.instance.upload_only,
-            instance_token=created.instance_token,
-        )
+        return instance_connected(created.instance, created.instance_token)
 
 
 @router.delete(
@@ -87,12 +83,7 @@ def rotate_instance_token_route(
     require_enterprise(owner, enterprise)
     with state.transaction() as session:
         instance, token = rotate_instance_token(session, owner.enterprise_id, server_id)
-        return InstanceConnected(
-            server_id=instance.server_id,
-            hostname=instance.hostname,
-            upload_only=instance.upload_only,
-            instance_token=token,
-        )
+        return instance_connected(instance, token)
 
 
 @router.post("/enterprises/{enterprise}/tokens/revoke", status_code=status.HTTP_204_NO_CONTENT)
@@ -104,3 +95,12 @@ def revoke_token_route(
     with state.transaction() as session:
         revoke_token(session, owner.enterprise_id, body.token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def instance_connected(instance: ServerInstance, token: str | None) -> InstanceConnected:
+    return InstanceConnected(
+        server_id=instance.server_id,
+        hostname=instance.hostname,
+        upload_only=instance.upload_only,
+        instance_token=token,
+    )
