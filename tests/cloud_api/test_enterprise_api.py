@@ -234,7 +234,35 @@ async def test_licenses_users_are_paginated_with_their_merges(cloud: httpx.Async
     assert past["users"] == []
 
 
-@pytest.mark.parametrize("params", [{"page": 0}, {"per_page": 101}, {"per_page": "x"}])
+async def test_licenses_users_search_by_login_email_or_id(cloud: httpx.AsyncClient) -> None:
+    owner = await new_enterprise(cloud)
+    await import_accounts(
+        cloud, owner, [account(1, "mona", ["mona@x.com"]), account(2, "hubot", ["robot@x.com"])]
+    )
+    token = await connect(cloud, owner)
+    users = [(1, "MONA@x.com"), (77, "Alice@X.com"), (78, "alice+ci@x.com"), (79, "bob@x.com")]
+    await push(cloud, token, report(users))
+
+    async def found(q: str, **paging: object) -> list[object]:
+        view = await licenses(cloud, owner, include="users", q=q, **paging)
+        return [
+            (u["cloud_account"] or {}).get("login") or u["server_accounts"][0]["email"]
+            for u in view["users"]
+        ] + [view["total_persons"]]
+
+    assert await found("MON") == ["mona", 1]  # cloud login, case-insensitive
+    assert await found("robot@") == ["hubot", 1]  # a verified e-mail of the cloud account
+    assert await found("alice") == ["alice+ci@x.com", "Alice@X.com", 2]  # listing order
+    assert await found("alice", per_page=1, page=2) == ["Alice@X.com", 2]
+    assert await found("79") == ["bob@x.com", 1]  # the GHES user ID
+    assert await found("nobody") == [0]
+    summary = await licenses(cloud, owner)
+    assert summary["total_seats_consumed"] == 5  # the search never changes the figures
+
+
+@pytest.mark.parametrize(
+    "params", [{"page": 0}, {"per_page": 101}, {"per_page": "x"}, {"q": ""}, {"q": "x" * 321}]
+)
 async def test_bad_paging_is_422(cloud: httpx.AsyncClient, params: dict[str, object]) -> None:
     owner = await new_enterprise(cloud)
     response = await cloud.get(

@@ -31,6 +31,8 @@ from services.common.clock import as_utc
 class Paging:
     page: int = 1
     per_page: int = 30
+    search: str | None = None
+    """Case-insensitive text a listed person's login, e-mails, IDs or match must contain."""
 
     @property
     def offset(self) -> int:
@@ -162,11 +164,30 @@ def enterprise_licenses(
     )
     if users is not None and isinstance(state, LicenseState):
         by_pk = {instance.id: instance for instance in instances}
-        consuming = [person for person in state.persons if person.consuming]
+        needle = users.search.casefold() if users.search else None
+        consuming = [
+            person
+            for person in state.persons
+            if person.consuming and (needle is None or _mentions(person, needle))
+        ]
         page = consuming[users.offset : users.offset + users.per_page]
         view.users = [person_view(person, by_pk) for person in page]
         view.page, view.per_page, view.total_persons = users.page, users.per_page, len(consuming)
     return view
+
+
+def _mentions(person: Person, needle: str) -> bool:
+    """Whether an owner searching for ``needle`` means this person: what the dashboard
+    shows of it, plus the cloud account's verified e-mails and linked identity (an owner
+    searches by address)."""
+    texts: list[str] = []
+    if person.cloud is not None:
+        cloud = person.cloud
+        texts += [cloud.login, str(cloud.account_id), *cloud.verified_emails]
+        texts += [key for _, key in cloud.identity_keys]
+    for account in person.server_accounts:
+        texts += [account.email or "", str(account.user_id)]
+    return any(needle in text.casefold() for text in texts)
 
 
 def instance_statuses(

@@ -38,10 +38,12 @@ async def get_enterprise_licenses(
     include: Literal["users"] | None = None,
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 30,
+    q: Annotated[str | None, Query(min_length=1, max_length=320)] = None,
 ) -> Response:
     """The caller's enterprise: totals, breakdown, per-instance status, and with
-    ``?include=users`` a page of persons with the accounts merged into each."""
-    paging = Paging(page, per_page) if include == "users" else None
+    ``?include=users`` a page of persons with the accounts merged into each (``q``: only
+    persons whose login, e-mail or ID contains it)."""
+    paging = Paging(page, per_page, q) if include == "users" else None
     # The busiest read: authentication and the answer share one worker-thread hop and
     # one session, and the summary is served from its serialized form while current.
     body = await run_in_threadpool(_licenses_body, state, token, paging)
