@@ -136,6 +136,7 @@ def main() -> int:
         print(f"\ncloud_api   {cloud}   (docs: {cloud}/docs)")
         print(f"  operator token:        {cloud_admin}")
         print(f"  owner token (acme):    {owner}")
+        print(f"  dashboard:             {cloud}/dashboard (sign in with the owner token)")
         print(f"ghes_agent  {agent}   (docs: {agent}/docs)")
         print(f"  agent admin token:     {agent_admin}")
         print(f"logs and databases in {workdir}")

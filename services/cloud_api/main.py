@@ -13,6 +13,7 @@ from services.cloud_api.api.deps import CloudState
 from services.cloud_api.api.errors import install_error_handlers
 from services.cloud_api.api.routes import (
     admin,
+    dashboard,
     enterprises,
     github,
     health,
@@ -62,6 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="license-sync cloud API", version="1", lifespan=lifespan)
     install_error_handlers(app)
     install_observability(app, registry, "license_sync_cloud")
-    for module in (health, admin, enterprises, usage, uploads, licenses, github):
+    for module in (health, admin, enterprises, usage, uploads, licenses, github, dashboard):
         app.include_router(module.router)
     return app
