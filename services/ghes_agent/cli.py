@@ -22,6 +22,7 @@ import httpx
 from sqlalchemy.orm import sessionmaker
 
 from services.common.db import make_engine
+from services.common.progress import ProgressBar
 from services.ghes_agent.db.migrate import migrate
 from services.ghes_agent.domain.export import export_report
 from services.ghes_agent.domain.keys import load_or_create_key
@@ -40,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser("export", help="write the signed export file for uploading")
     export.add_argument("--output", "-o", type=Path, help="file or directory (default: here)")
+    export.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help="a progress bar while reading the users file (default: when stderr is a terminal)",
+    )
     commands.add_parser("instance", help="show the server_id, hostname and public key")
     sync = commands.add_parser("sync", help="sync now through the running agent, and wait")
     sync.add_argument("--url", default=os.environ.get("GHES_AGENT_URL", DEFAULT_URL))
@@ -51,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = AgentSettings()
     try:
         if args.command == "export":
-            return _export(settings, args.output)
+            show = sys.stderr.isatty() if args.progress is None else args.progress
+            return _export(settings, args.output, show_progress=show)
         if args.command == "sync":
             return _sync(settings, args.url, wait=not args.no_wait, timeout=args.timeout)
         if args.command == "status":
@@ -74,9 +81,14 @@ def _sessions(settings: AgentSettings) -> sessionmaker:  # type: ignore[type-arg
     return sessions
 
 
-def _export(settings: AgentSettings, output: Path | None) -> int:
+def _export(settings: AgentSettings, output: Path | None, *, show_progress: bool) -> int:
     sessions = _sessions(settings)
-    facts = asyncio.run(users_source(settings)())
+    name = settings.users_csv.name if settings.users_csv else "users"
+    bar = ProgressBar(f"reading {name}", enabled=show_progress)
+    try:
+        facts = asyncio.run(users_source(settings, progress=bar.update)())
+    finally:
+        bar.finish()
     result = export_report(
         sessions, load_or_create_key(settings.data_dir), facts, hostname=settings.hostname
     )

@@ -34,6 +34,7 @@ from services.ghes_agent.domain.sources import (
     no_source,
 )
 from services.ghes_agent.domain.sync import SyncConfigError, SyncContext
+from services.ghes_agent.domain.users_csv import Progress
 from services.ghes_agent.jobs import DeliveryWorker, SyncRunner, WeeklySchedule
 from services.ghes_agent.metrics import SyncCollector
 from services.ghes_agent.settings import AgentSettings
@@ -124,12 +125,14 @@ def admin_token(settings: AgentSettings) -> str:
 
 
 def users_source(
-    settings: AgentSettings, transport: httpx.AsyncBaseTransport | None = None
+    settings: AgentSettings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    progress: Progress | None = None,
 ) -> UsersSource:
     if settings.ghes_url:
         return ghes_source(settings, transport)
     if settings.users_csv is not None:
-        return csv_source(settings.users_csv, settings.ghes_version)
+        return csv_source(settings.users_csv, settings.ghes_version, progress)
     return no_source()
 
 

@@ -114,3 +114,40 @@ def test_command_line_export_writes_the_same_kind_of_file(
     )
     assert missing.returncode == 1
     assert "cannot read the users file" in missing.stderr
+
+
+def test_command_line_export_shows_a_progress_bar_while_reading_a_large_users_file(
+    agent_settings: AgentSettings, tmp_path: Path
+) -> None:
+    users = tmp_path / "big_users.csv"
+    header = "created_at,id,login,email,role,suspended?\n"
+    rows = (
+        f"2024-01-01 00:00:00 UTC,{n},u{n},u{n}@example.com,user,false\n" for n in range(1, 60_001)
+    )
+    users.write_text(header + "".join(rows))
+    env = {
+        **os.environ,
+        "GHES_AGENT_DATA_DIR": str(agent_settings.data_dir),
+        "GHES_AGENT_DATABASE_URL": str(agent_settings.database_url),
+        "GHES_AGENT_USERS_CSV": str(users),
+        "GHES_AGENT_HOSTNAME": "ghes.example.com",
+    }
+    command = [sys.executable, "-m", "services.ghes_agent.cli", "export"]
+
+    def export(*flags: str) -> str:
+        out = tmp_path / f"export{len(flags)}.json"
+        done = subprocess.run(
+            [*command, "-o", str(out), *flags], env=env, cwd=ROOT, capture_output=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        assert len(read_export(out.read_bytes()).report["users"]) == 60_000
+        return done.stderr.decode()  # bytes: text mode would turn the bar's \r into \n
+
+    shown = export("--progress")
+    redraws = shown.split("\r")[1:]
+    assert len(redraws) >= 2, shown  # at least one step on the way, and the end
+    assert all(r.startswith("reading big_users.csv [") for r in redraws)
+    assert "100%" in redraws[-1]
+    assert redraws[0] != redraws[-1]
+    # Not a terminal and not asked for: nothing but the result, for scripts and logs.
+    assert export() == ""

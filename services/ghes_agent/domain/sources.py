@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.ghes_agent.domain.users_csv import UsersSnapshot, read_users_file
+from services.ghes_agent.domain.users_csv import Progress, UsersSnapshot, read_users_file
 from shared import LicenseInfo
 
 
@@ -27,11 +27,11 @@ class InstanceFacts:
 UsersSource = Callable[[], Coroutine[Any, Any, InstanceFacts]]
 
 
-def csv_source(path: Path, ghes_version: str) -> UsersSource:
+def csv_source(path: Path, ghes_version: str, progress: Progress | None = None) -> UsersSource:
     """A file exported from GHES says nothing of the license: ``license`` is null."""
 
     async def collect() -> InstanceFacts:
-        snapshot = await asyncio.to_thread(read_users_file, path)
+        snapshot = await asyncio.to_thread(read_users_file, path, progress)
         return InstanceFacts(snapshot, ghes_version, None)
 
     return collect
