@@ -60,7 +60,9 @@ def dashboard_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]
         yield Cloud(url, admin, seeded)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps its event loop running in this
+# thread while the browser is open, which would stop every async test that came after.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         message = f"{CHROMIUM} is missing (apt-get install chromium): browser tests skipped"
