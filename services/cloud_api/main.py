@@ -11,6 +11,7 @@ from sqlalchemy.orm import sessionmaker
 
 from services.cloud_api.api.deps import CloudState
 from services.cloud_api.api.errors import install_error_handlers
+from services.cloud_api.api.fast_lane import SummaryFastLane
 from services.cloud_api.api.routes import (
     admin,
     dashboard,
@@ -29,6 +30,7 @@ from services.cloud_api.settings import Settings
 from services.common.db import make_engine
 from services.common.log_redaction import install_redaction
 from services.common.observability import configure_logging, install_observability
+from services.common.probe import ProbeConnections
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrate(engine)
         sessions = sessionmaker(engine, expire_on_commit=False)
         cache = LicenseCache()
+        probe = ProbeConnections(engine)
         app.state.cloud = CloudState(
             settings=settings,
             engine=engine,
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             cache=cache,
             summaries=SummaryCache(),
             metrics=metrics,
+            probe=probe,
         )
         collector = FiguresCollector(sessions, cache)
         registry.register(collector)
@@ -57,11 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             registry.unregister(collector)
+            probe.close()
             engine.dispose()
 
     metrics = CloudMetrics(registry)
     app = FastAPI(title="license-sync cloud API", version="1", lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(SummaryFastLane)  # inside observability: its answers are counted too
     install_observability(app, registry, "license_sync_cloud")
     for module in (health, admin, enterprises, usage, uploads, licenses, github, dashboard):
         app.include_router(module.router)

@@ -23,6 +23,7 @@ from services.cloud_api.domain.license_data import LicenseCache
 from services.cloud_api.domain.license_report import SummaryCache
 from services.cloud_api.metrics import CloudMetrics
 from services.cloud_api.settings import Settings
+from services.common.probe import ProbeConnections
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class CloudState:
     cache: LicenseCache
     summaries: SummaryCache
     metrics: CloudMetrics
+    probe: ProbeConnections
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -41,21 +43,32 @@ class CloudState:
             yield session
 
 
-async def get_state(request: Request) -> CloudState:
+def cloud_state(request: Request) -> CloudState:
     state: CloudState = request.app.state.cloud
     return state
+
+
+async def get_state(request: Request) -> CloudState:
+    return cloud_state(request)
 
 
 StateDep = Annotated[CloudState, Depends(get_state)]
 
 
-async def bearer_token(request: Request) -> str | None:
+def token_from(request: Request) -> str | None:
+    return token_in(request.headers.get("authorization", ""))
+
+
+def token_in(authorization: str) -> str | None:
     """``Bearer <t>`` or ``token <t>``: GitHub API clients send either."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+    scheme, _, value = authorization.partition(" ")
     if scheme.lower() in ("bearer", "token") and value.strip():
         return value.strip()
     return None
+
+
+async def bearer_token(request: Request) -> str | None:
+    return token_from(request)
 
 
 TokenDep = Annotated[str | None, Depends(bearer_token)]

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Report, ServerInstance
@@ -25,6 +25,7 @@ from services.cloud_api.schemas import (
     ServerAccountRef,
 )
 from services.common.clock import as_utc
+from services.common.probe import ProbeConnections
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,29 +57,33 @@ class SummaryCache:
             self._entries[enterprise_id] = (signature, body)
 
 
-_SUMMARY_PROBE = text(
-    """
+_SUMMARY_PROBE = """
     SELECT c.kind, c.revoked_at, c.token_hash, e.id, e.data_version, e.seats_purchased, e.name,
            i.id, i.server_id, i.hostname, i.current_report_pk, i.current_source,
            i.last_sync_at, i.last_sync_status, i.last_sync_error, i.upload_only
     FROM credentials c
     JOIN enterprises e ON e.id = c.enterprise_id
     LEFT JOIN server_instances i ON i.enterprise_id = e.id
-    WHERE c.token_hash = :token_hash
+    WHERE c.token_hash = {placeholder}
     ORDER BY i.hostname, i.id
-    """
-)
+"""
+_PROBE_SQLITE = _SUMMARY_PROBE.format(placeholder="?")
+_PROBE_POSTGRES = _SUMMARY_PROBE.format(placeholder="%s")
 
 
-def cached_summary(engine: Engine, summaries: SummaryCache, token: str | None) -> bytes | None:
+def cached_summary(
+    probe: ProbeConnections, summaries: SummaryCache, token: str | None
+) -> bytes | None:
     """The summary for an owner token in one statement, without a transaction, when the
     serialized answer is still current; None sends the caller down the full path (which
-    also gives every authentication error its proper answer)."""
+    also gives every authentication error, and a database outage, its proper answer)."""
     if not token:
         return None
     wanted = digest(token)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        rows = connection.execute(_SUMMARY_PROBE, {"token_hash": wanted}).all()
+    try:
+        rows = probe.query(_PROBE_SQLITE, _PROBE_POSTGRES, wanted)
+    except Exception:  # any failure here is answered (or reported) by the full path
+        return None
     if not rows:
         return None
     kind, revoked_at, token_hash, enterprise_id = rows[0][0], rows[0][1], rows[0][2], rows[0][3]
