@@ -47,7 +47,12 @@ class InvalidEmailError(ValueError):
 
 def normalize_email(raw: str) -> str:
     """Return the comparison key of ``raw`` or raise :class:`InvalidEmailError`."""
-    text = raw.strip()
+    return normalize_stripped(raw.strip())
+
+
+def normalize_stripped(text: str) -> str:
+    """:func:`normalize_email` of text without surrounding white space (a report's
+    addresses are stripped once for storage; this runs once per user)."""
     if text.isascii() and _fast_valid(lowered := text.lower()):
         return lowered  # ASCII is its own NFC form and its own IDNA form
     text = unicodedata.normalize("NFC", text)

@@ -11,6 +11,7 @@ verdict on every input.
 from __future__ import annotations
 
 import hashlib
+import operator
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from pydantic import (
     ValidationError,
 )
 
-from shared.emails import InvalidEmailError, normalize_email
+from shared.emails import InvalidEmailError, normalize_email, normalize_stripped
 
 SCHEMA_VERSION: Literal[1] = 1
 MAX_USER_ID = 2**63 - 1
@@ -103,6 +104,9 @@ class ParsedReport:
 
 _HEADER_FIELDS = frozenset(ReportHeader.model_fields)
 _USER_KEYS = frozenset(ReportUser.model_fields)
+_USER_KEYS_VIEW = dict.fromkeys(_USER_KEYS).keys()
+_get_id = operator.itemgetter("id")
+_get_email = operator.itemgetter("email")
 
 
 def parse_report(body: bytes | dict[str, Any]) -> ParsedReport:
@@ -137,16 +141,27 @@ def _parse_users(users: object) -> tuple[list[int], list[str | None], list[str |
     list through :func:`_explain_users`, which finds and names the first bad user."""
     if not isinstance(users, list):
         raise ReportFormatError("users: must be an array")
+    if not users:
+        return [], [], []
     try:
-        if not all(type(user) is dict and user.keys() == _USER_KEYS for user in users):
+        # map() with C functions: no Python frame per user. dict.keys raises TypeError
+        # for anything but a dict.
+        if not all(map(_USER_KEYS_VIEW.__eq__, map(dict.keys, users))):
             raise ValueError
-        ids = [user["id"] for user in users]
-        if not all(type(i) is int and 0 < i <= MAX_USER_ID for i in ids):
+        ids: list[int] = list(map(_get_id, users))
+        if set(map(type, ids)) != {int} or min(ids) <= 0 or max(ids) > MAX_USER_ID:
             raise ValueError
         if len(set(ids)) != len(ids):
             raise ValueError
-        emails = [None if (e := user["email"]) is None else e.strip() for user in users]
-        keys = [None if e is None else normalize_email(e) for e in emails]
+        raw: list[str | None] = list(map(_get_email, users))
+        emails: list[str | None]
+        keys: list[str | None]
+        if None in raw:
+            emails = [None if e is None else e.strip() for e in raw]
+            keys = [None if e is None else normalize_stripped(e) for e in emails]
+        else:  # str.strip raises TypeError for anything but a string
+            emails = list(map(str.strip, raw))  # type: ignore[arg-type]
+            keys = list(map(normalize_stripped, emails))  # type: ignore[arg-type]
     except (ValueError, AttributeError, TypeError):
         _explain_users(users)
         raise AssertionError("a bad user escaped the explanation") from None

@@ -22,7 +22,12 @@ from services.cloud_api.domain.errors import (
     ForbiddenError,
     NotFoundError,
 )
-from services.cloud_api.domain.license_data import FigureState, InstanceAccounts, LicenseCache
+from services.cloud_api.domain.license_data import (
+    FigureState,
+    InstanceAccounts,
+    InstanceKeys,
+    LicenseCache,
+)
 from services.common.clock import utcnow
 from shared import ParsedReport
 
@@ -54,7 +59,7 @@ def apply_report(
             if duplicate is not None:
                 return duplicate
             _check_identity_and_order(session, instance, report)
-            receipt, state, accounts = _replace_current_report(
+            receipt, state, accounts, accounts_keys = _replace_current_report(
                 session, cache, instance, report, source
             )
     except IntegrityError:
@@ -65,7 +70,7 @@ def apply_report(
             "just taken by a concurrent request",
             code="report_id_conflict",
         ) from None
-    cache.remember(accounts)
+    cache.remember(accounts, accounts_keys)
     cache.store_figures(state)
     return receipt
 
@@ -157,7 +162,7 @@ def _replace_current_report(
     instance: ServerInstance,
     report: ParsedReport,
     source: Source,
-) -> tuple[Receipt, FigureState, InstanceAccounts]:
+) -> tuple[Receipt, FigureState, InstanceAccounts, InstanceKeys]:
     header = report.header
     now = utcnow()
     row = Report(
@@ -198,12 +203,13 @@ def _replace_current_report(
     # computed against the accounts and versions of everything committed before us.
     session.refresh(enterprise)
     accounts = InstanceAccounts(row.report_id, report.user_ids, report.email_keys, report.emails)
-    state = cache.compute_figures(session, enterprise, keep=True, pending=accounts)
+    keys = accounts.keys()
+    state = cache.compute_figures(session, enterprise, keep=True, pending=keys)
     row.consumed_after = state.figures.consumed
     receipt = Receipt(
         row.report_id, row.server_id, row.sequence, row.user_count, "applied", row.consumed_after
     )
-    return receipt, state, accounts
+    return receipt, state, accounts, keys
 
 
 def bulk_insert_users(connection: Connection, report_pk: int, report: ParsedReport) -> None:
@@ -229,7 +235,8 @@ def bulk_insert_users(connection: Connection, report_pk: int, report: ParsedRepo
             for record in rows:
                 copy.write_row(record)
         return
-    connection.exec_driver_sql(
+    raw_sqlite: Any = connection.connection.driver_connection
+    raw_sqlite.executemany(  # the driver itself: it takes the iterator, no list of 100,000s
         "INSERT INTO server_users (report_pk, user_id, email, email_key) VALUES (?, ?, ?, ?)",
-        list(rows),
+        rows,
     )

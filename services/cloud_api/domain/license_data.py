@@ -13,7 +13,7 @@ transaction that might roll back is kept.
 from __future__ import annotations
 
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,13 +45,30 @@ NO_EMAIL_PREFIX = "\tg"
 
 
 @dataclass(frozen=True, slots=True)
+class InstanceKeys:
+    """What the figure needs of one stored report: its accounts' e-mail keys, and the IDs
+    of its accounts without an e-mail (each of those is a person of its own)."""
+
+    report_id: str
+    email_keys: list[str]
+    no_email_ids: list[int]
+
+
+@dataclass(frozen=True, slots=True)
 class InstanceAccounts:
-    """The users of one stored report, as parallel lists."""
+    """The users of one stored report, as parallel lists (for listings and explanations)."""
 
     report_id: str
     user_ids: list[int]
     email_keys: list[str | None]
     emails: list[str | None]
+
+    def keys(self) -> InstanceKeys:
+        with_email = [key for key in self.email_keys if key is not None]
+        no_email = []
+        if len(with_email) < len(self.email_keys):
+            no_email = [u for u, k in zip(self.user_ids, self.email_keys, strict=True) if k is None]
+        return InstanceKeys(self.report_id, with_email, no_email)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +145,21 @@ def load_instance_accounts(session: Session, report: CurrentReport) -> InstanceA
     )
 
 
+def load_instance_keys(session: Session, report: CurrentReport) -> InstanceKeys:
+    """Only what the figure needs, unsorted: on a cold start this is a million rows."""
+    with_email = raw_rows(
+        session,
+        "SELECT email_key FROM server_users WHERE report_pk = ? AND email_key IS NOT NULL",
+        report.report_pk,
+    )
+    no_email = raw_rows(
+        session,
+        "SELECT user_id FROM server_users WHERE report_pk = ? AND email_key IS NULL",
+        report.report_pk,
+    )
+    return InstanceKeys(report.report_id, [r[0] for r in with_email], [r[0] for r in no_email])
+
+
 def load_cloud_identities(session: Session, enterprise_id: int) -> list[CloudIdentity]:
     verified: dict[int, list[str]] = {}
     identity: dict[int, list[tuple[str, str]]] = {}
@@ -193,15 +225,18 @@ def make_index(
     )
 
 
-def person_keys(instance_pk: int, accounts: InstanceAccounts, index: AccountsIndex) -> set[str]:
-    """One key per person this instance's accounts belong to."""
-    resolve = index.resolved.get
-    keys = {resolve(key, key) for key in accounts.email_keys if key is not None}
-    if len(keys) < len(accounts.email_keys):  # some accounts may have no e-mail
+def person_keys(instance_pk: int, accounts: InstanceKeys, index: AccountsIndex) -> set[str]:
+    """One key per person this instance's accounts belong to: an address no cloud account
+    answers to is its own key, one that some account answers to becomes that account's."""
+    keys = set(accounts.email_keys)
+    matched = index.resolved.keys() & keys  # set operations: C speed over 100,000s
+    if matched:
+        keys -= matched
+        resolved = index.resolved
+        keys.update([resolved[key] for key in matched])
+    if accounts.no_email_ids:
         keys.update(
-            f"{NO_EMAIL_PREFIX}{instance_pk}:{user_id}"
-            for user_id, key in zip(accounts.user_ids, accounts.email_keys, strict=True)
-            if key is None
+            f"{NO_EMAIL_PREFIX}{instance_pk}:{user_id}" for user_id in accounts.no_email_ids
         )
     return keys
 
@@ -212,14 +247,13 @@ def figures_from_keys(
     """The same figures as ``license_figures(match_persons(...))``, from key sets alone
     (set operations run in C: this is the hot path of every figure)."""
     sets = list(keys_by_instance.values())
-    if len(sets) == 1:
-        everyone, singles = sets[0], sets[0]
-    else:
-        counts: Counter[str] = Counter()
-        for keys in sets:
-            counts.update(keys)
-        everyone = set(counts)
-        singles = {key for key, n in counts.items() if n == 1}
+    everyone: set[str] = set()
+    singles: set[str] = set()  # keys of persons on exactly one instance
+    for keys in sets:
+        again = keys & everyone
+        singles -= again
+        singles |= keys - everyone
+        everyone |= keys
     with_cloud = len(index.cloud_keys.intersection(everyone))
     cloud_only = len(index.consuming.difference(everyone))
     alone = singles - index.consuming if index.consuming else singles
@@ -242,6 +276,8 @@ class LicenseCache:
         self._max_accounts = max_cached_accounts
         self._instances: OrderedDict[str, InstanceAccounts] = OrderedDict()
         self._cached_accounts = 0
+        self._report_keys: OrderedDict[str, InstanceKeys] = OrderedDict()
+        self._cached_keys = 0
         self._indexes: dict[int, AccountsIndex] = {}
         self._keys: OrderedDict[tuple[str, int], set[str]] = OrderedDict()
         self._figures: dict[int, FigureState] = {}
@@ -288,7 +324,7 @@ class LicenseCache:
         enterprise: Enterprise,
         *,
         keep: bool,
-        pending: InstanceAccounts | None = None,
+        pending: InstanceKeys | None = None,
     ) -> FigureState:
         """``keep=False`` when this transaction changed the cloud accounts: an index built
         from uncommitted accounts must not outlive a rollback. ``pending`` is the report
@@ -301,8 +337,7 @@ class LicenseCache:
             if pending is not None and report.report_id == pending.report_id:
                 keys = person_keys(report.instance_pk, pending, index)
             else:
-                accounts = self._accounts(session, report, keep=True)
-                keys = self._person_keys(report.instance_pk, accounts, index, keep=keep)
+                keys = self._person_keys(session, report, index, keep=keep)
             keys_by_instance[report.instance_pk] = keys
         figures = figures_from_keys(keys_by_instance, index)
         return FigureState(enterprise.id, enterprise.data_version, figures, utcnow())
@@ -313,10 +348,11 @@ class LicenseCache:
             if current is None or current.data_version <= state.data_version:
                 self._figures[state.enterprise_id] = state
 
-    def remember(self, accounts: InstanceAccounts) -> None:
+    def remember(self, accounts: InstanceAccounts, keys: InstanceKeys) -> None:
         """A report just committed: its users are already in memory, keep them."""
         with self._lock:
             self._put_accounts(accounts)
+            self._put_keys(keys)
 
     # -- internals --------------------------------------------------------------------
 
@@ -353,20 +389,40 @@ class LicenseCache:
             self._cached_accounts -= len(evicted.user_ids)
 
     def _person_keys(
-        self, instance_pk: int, accounts: InstanceAccounts, index: AccountsIndex, *, keep: bool
+        self, session: Session, report: CurrentReport, index: AccountsIndex, *, keep: bool
     ) -> set[str]:
-        cache_key = (accounts.report_id, index.version)
+        cache_key = (report.report_id, index.version)
         with self._lock:
             keys = self._keys.get(cache_key)
         if keys is not None:
             return keys
-        keys = person_keys(instance_pk, accounts, index)
+        keys = person_keys(report.instance_pk, self._instance_keys(session, report), index)
         if keep:
             with self._lock:
                 self._keys[cache_key] = keys
                 while len(self._keys) > 256:
                     self._keys.popitem(last=False)
         return keys
+
+    def _instance_keys(self, session: Session, report: CurrentReport) -> InstanceKeys:
+        with self._lock:
+            found = self._report_keys.get(report.report_id)
+            if found is not None:
+                self._report_keys.move_to_end(report.report_id)
+                return found
+        found = load_instance_keys(session, report)
+        with self._lock:  # committed and immutable: always worth keeping
+            self._put_keys(found)
+        return found
+
+    def _put_keys(self, keys: InstanceKeys) -> None:
+        if keys.report_id in self._report_keys:
+            return
+        self._report_keys[keys.report_id] = keys
+        self._cached_keys += len(keys.email_keys) + len(keys.no_email_ids)
+        while self._cached_keys > self._max_accounts and len(self._report_keys) > 1:
+            _, evicted = self._report_keys.popitem(last=False)
+            self._cached_keys -= len(evicted.email_keys) + len(evicted.no_email_ids)
 
     def _server_accounts(
         self, session: Session, reports: list[CurrentReport], *, keep: bool

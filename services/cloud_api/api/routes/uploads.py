@@ -10,12 +10,14 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from services.cloud_api.api.body import read_body
-from services.cloud_api.api.deps import OwnerDep, StateDep
+from services.cloud_api.api.deps import CloudState, OwnerDep, StateDep
 from services.cloud_api.api.routes.usage import receipt_view
 from services.cloud_api.domain.auth import require_enterprise
 from services.cloud_api.domain.errors import InvalidInputError
+from services.cloud_api.domain.ingest import Receipt
 from services.cloud_api.domain.uploads import apply_upload
 from services.cloud_api.schemas import UsageReceipt
+from services.common.gc_pause import collector_paused
 from shared import ExportFileError, read_export
 from shared.errors import error_responses
 
@@ -55,15 +57,19 @@ async def upload_server_usage(
     )
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         body = await _file_from_multipart(request, body)
-    try:
-        export = read_export(body)
-    except ExportFileError as error:
-        raise InvalidInputError(error.detail, code=error.code) from None
-    receipt = await run_in_threadpool(
-        apply_upload, state.sessions, state.cache, owner.enterprise_id, export
-    )
+    receipt = await run_in_threadpool(_read_and_apply, state, owner.enterprise_id, body)
     response.status_code = status.HTTP_201_CREATED if receipt.status == "applied" else 200
     return receipt_view(receipt)
+
+
+def _read_and_apply(state: CloudState, enterprise_id: int, body: bytes) -> Receipt:
+    # In a worker thread: parsing a file of 100,000s of users must not hold the event loop.
+    with collector_paused():
+        try:
+            export = read_export(body)
+        except ExportFileError as error:
+            raise InvalidInputError(error.detail, code=error.code) from None
+        return apply_upload(state.sessions, state.cache, enterprise_id, export)
 
 
 async def _file_from_multipart(request: Request, body: bytes) -> bytes:

@@ -13,6 +13,7 @@ from services.cloud_api.domain.errors import DomainError, InvalidInputError
 from services.cloud_api.domain.ingest import Receipt, apply_report, record_refusal
 from services.cloud_api.domain.uploads import learn_public_key
 from services.cloud_api.schemas import UsageReceipt
+from services.common.gc_pause import collector_paused
 from shared import ReportFormatError, UsageReport, parse_report
 from shared.errors import error_responses
 
@@ -58,13 +59,14 @@ async def post_server_usage(
 
 
 def _parse_and_apply(state: CloudState, instance_pk: int, body: bytes) -> Receipt:
-    try:
-        report = parse_report(body)
-    except ReportFormatError as error:
-        raise InvalidInputError(str(error), code="invalid_report") from None
-    return apply_report(
-        state.sessions, state.cache, instance_pk=instance_pk, report=report, source="connect"
-    )
+    with collector_paused():
+        try:
+            report = parse_report(body)
+        except ReportFormatError as error:
+            raise InvalidInputError(str(error), code="invalid_report") from None
+        return apply_report(
+            state.sessions, state.cache, instance_pk=instance_pk, report=report, source="connect"
+        )
 
 
 def receipt_view(receipt: Receipt) -> UsageReceipt:
