@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,10 +64,10 @@ class InstanceAccounts:
     emails: list[str | None]
 
     def keys(self) -> InstanceKeys:
+        if None not in self.email_keys:  # the usual case: share the list, copy nothing
+            return InstanceKeys(self.report_id, cast("list[str]", self.email_keys), [])
         with_email = [key for key in self.email_keys if key is not None]
-        no_email = []
-        if len(with_email) < len(self.email_keys):
-            no_email = [u for u, k in zip(self.user_ids, self.email_keys, strict=True) if k is None]
+        no_email = [u for u, k in zip(self.user_ids, self.email_keys, strict=True) if k is None]
         return InstanceKeys(self.report_id, with_email, no_email)
 
 
@@ -247,13 +247,16 @@ def figures_from_keys(
     """The same figures as ``license_figures(match_persons(...))``, from key sets alone
     (set operations run in C: this is the hot path of every figure)."""
     sets = list(keys_by_instance.values())
-    everyone: set[str] = set()
-    singles: set[str] = set()  # keys of persons on exactly one instance
-    for keys in sets:
-        again = keys & everyone
-        singles -= again
-        singles |= keys - everyone
-        everyone |= keys
+    everyone: set[str]
+    singles: set[str]  # keys of persons on exactly one instance
+    if len(sets) == 1:
+        everyone = singles = sets[0]  # only read below: no copy
+    else:
+        everyone, singles = set(), set()
+        for keys in sets:
+            singles -= keys & everyone
+            singles |= keys - everyone
+            everyone |= keys
     with_cloud = len(index.cloud_keys.intersection(everyone))
     cloud_only = len(index.consuming.difference(everyone))
     alone = singles - index.consuming if index.consuming else singles
