@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             registry.unregister(collector)
-            probe.close()
+            await probe.aclose()
             engine.dispose()
 
     metrics = CloudMetrics(registry)

@@ -10,6 +10,7 @@ are not in the engine's pool, so they never starve the sessions that write.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from typing import Any
@@ -27,6 +28,9 @@ class ProbeConnections:
         self._slots = threading.BoundedSemaphore(size)
         self._closed = False
         self.sqlite = engine.dialect.name == "sqlite"
+        self._size = size
+        self._idle_async: list[Any] = []
+        self._async_slots: asyncio.Semaphore | None = None
 
     def query(self, sql_sqlite: str, sql_postgres: str, parameter: str) -> list[tuple[Any, ...]]:
         """Rows of one statement with one positional parameter (``?`` or ``%s``)."""
@@ -42,6 +46,35 @@ class ProbeConnections:
                 raise
             self._idle.put(connection)
             return [tuple(row) for row in rows]
+
+    async def query_async(self, sql_postgres: str, parameter: str) -> list[tuple[Any, ...]]:
+        """PostgreSQL only: the same, on asynchronous connections of the running event loop
+        (no worker-thread hop, which on a busy host costs more than the statement)."""
+        if self._async_slots is None:
+            self._async_slots = asyncio.Semaphore(self._size)
+        async with self._async_slots:
+            connection = self._idle_async.pop() if self._idle_async else await self._aconnect()
+            try:
+                cursor = await connection.execute(sql_postgres, (parameter,), prepare=True)
+                rows = await cursor.fetchall()
+            except BaseException:
+                await _aclose_quietly(connection)
+                raise
+            self._idle_async.append(connection)
+            return [tuple(row) for row in rows]
+
+    async def _aconnect(self) -> Any:
+        if self._closed:
+            raise RuntimeError("the probe connections are closed")
+        import psycopg  # PostgreSQL deployments only
+
+        cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
+        return await psycopg.AsyncConnection.connect(*cargs, **cparams, autocommit=True)
+
+    async def aclose(self) -> None:
+        self.close()
+        while self._idle_async:
+            await _aclose_quietly(self._idle_async.pop())
 
     def _take(self) -> Any:
         try:
@@ -66,6 +99,13 @@ class ProbeConnections:
                 _close_quietly(self._idle.get_nowait())
             except queue.Empty:
                 return
+
+
+async def _aclose_quietly(connection: Any) -> None:
+    try:
+        await connection.close()
+    except Exception:  # a broken connection may fail to close; it is dropped anyway
+        return
 
 
 def _close_quietly(connection: Any) -> None:

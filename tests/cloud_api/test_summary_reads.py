@@ -5,7 +5,11 @@ answer, follow every change at once, and never outlive a revoked token."""
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy.orm import sessionmaker
 
+from services.common.db import make_engine
+from services.common.probe import ProbeConnections
 from tests.builders import auth, connect, new_enterprise, push, report
 from tests.conftest import OPERATOR_TOKEN
 from tests.test_observability import samples
@@ -91,3 +95,34 @@ async def test_summary_reads_are_counted_under_their_route(cloud: httpx.AsyncCli
         (("method", "GET"), ("route", "/enterprise/licenses"), ("status", "200")),
     )
     assert values[key] == 4
+
+
+async def test_an_unreachable_database_is_503_even_for_a_cached_answer(
+    cloud: httpx.AsyncClient, cloud_app: FastAPI
+) -> None:
+    owner = await new_enterprise(cloud)
+    await summary(cloud, owner)
+    await summary(cloud, owner)  # cached now
+    state = cloud_app.state.cloud
+    broken = make_engine(
+        "postgresql://nobody@127.0.0.1:1/none"
+        if state.engine.dialect.name == "postgresql"
+        else "sqlite:////nonexistent-dir/cloud.db"
+    )
+    saved = {name: getattr(state, name) for name in ("engine", "sessions", "probe")}
+    for name, value in (
+        ("engine", broken),
+        ("sessions", sessionmaker(broken)),
+        ("probe", ProbeConnections(broken)),
+    ):
+        object.__setattr__(state, name, value)
+    try:
+        response = await cloud.get("/enterprise/licenses", headers=auth(owner))
+    finally:
+        for name, value in saved.items():
+            object.__setattr__(state, name, value)
+        broken.dispose()
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert response.json()["error"] == "database_unavailable"
+    assert (await summary(cloud, owner)).status_code == 200  # and back when it is back

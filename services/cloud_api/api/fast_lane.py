@@ -10,11 +10,10 @@ gives it its full, documented answer.
 
 from __future__ import annotations
 
-from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.cloud_api.api.deps import CloudState, token_in
-from services.cloud_api.domain.license_report import cached_summary
+from services.cloud_api.domain.license_report import cached_summary, cached_summary_async
 
 PATH = "/enterprise/licenses"
 
@@ -40,7 +39,7 @@ class SummaryFastLane:
             # microseconds, less than the hop to a worker thread.
             body = cached_summary(state.probe, state.summaries, token)
         else:
-            body = await run_in_threadpool(cached_summary, state.probe, state.summaries, token)
+            body = await cached_summary_async(state.probe, state.summaries, token)
         if body is None:
             await self.app(scope, receive, send)
             # Remember the route the framework matched, to label our own answers with it.

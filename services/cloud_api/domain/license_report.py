@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -84,6 +85,27 @@ def cached_summary(
         rows = probe.query(_PROBE_SQLITE, _PROBE_POSTGRES, wanted)
     except Exception:  # any failure here is answered (or reported) by the full path
         return None
+    return _current_summary(summaries, rows, wanted)
+
+
+async def cached_summary_async(
+    probe: ProbeConnections, summaries: SummaryCache, token: str | None
+) -> bytes | None:
+    """:func:`cached_summary` on PostgreSQL without a worker thread: the statement is
+    awaited on the event loop."""
+    if not token:
+        return None
+    wanted = digest(token)
+    try:
+        rows = await probe.query_async(_PROBE_POSTGRES, wanted)
+    except Exception:  # any failure here is answered (or reported) by the full path
+        return None
+    return _current_summary(summaries, rows, wanted)
+
+
+def _current_summary(
+    summaries: SummaryCache, rows: list[tuple[Any, ...]], wanted: str
+) -> bytes | None:
     if not rows:
         return None
     kind, revoked_at, token_hash, enterprise_id = rows[0][0], rows[0][1], rows[0][2], rows[0][3]
