@@ -93,9 +93,12 @@ class ParsedReport:
     emails: list[str | None]
     """As sent (for display), white space stripped."""
     email_keys: list[str | None]
-    """Normalized comparison keys, parallel to ``emails``."""
+    """Normalized comparison keys, parallel to ``emails``; empty when ``keys_deferred``."""
     content_hash: str
     """SHA-256 of the canonical serialization: equal for equal content, however sent."""
+    keys_deferred: bool = False
+    """Parsed with ``defer_keys``: the caller normalizes (and so validates) the addresses
+    with :func:`email_keys_of`, chunk by chunk."""
 
     @property
     def user_count(self) -> int:
@@ -109,8 +112,12 @@ _get_id = operator.itemgetter("id")
 _get_email = operator.itemgetter("email")
 
 
-def parse_report(body: bytes | dict[str, Any]) -> ParsedReport:
-    """Parse and validate a report body, raising :class:`ReportFormatError`."""
+def parse_report(body: bytes | dict[str, Any], *, defer_keys: bool = False) -> ParsedReport:
+    """Parse and validate a report body, raising :class:`ReportFormatError`.
+
+    ``defer_keys`` checks everything but the e-mail addresses themselves, leaving their
+    normalization (the costly part, and the last check) to :func:`email_keys_of`: the cloud
+    runs it while PostgreSQL stores the rows already checked."""
     document = _load_object(body) if isinstance(body, bytes) else body
     unknown = sorted(set(document) - _HEADER_FIELDS - {"users"})
     if unknown:
@@ -121,9 +128,30 @@ def parse_report(body: bytes | dict[str, Any]) -> ParsedReport:
         header = ReportHeader.model_validate({k: v for k, v in document.items() if k != "users"})
     except ValidationError as error:
         raise ReportFormatError(describe_validation_error(error)) from None
-    ids, emails, keys = _parse_users(document["users"])
+    ids, emails, keys = _parse_users(document["users"], normalize=not defer_keys)
     content_hash = hashlib.sha256(canonical_bytes(document)).hexdigest()
-    return ParsedReport(header, ids, emails, keys, content_hash)
+    return ParsedReport(header, ids, emails, keys, content_hash, keys_deferred=defer_keys)
+
+
+def email_keys_of(report: ParsedReport, start: int, stop: int) -> list[str | None]:
+    """The keys of users ``[start:stop]``; the first invalid address raises
+    :class:`ReportFormatError` naming that user, as :func:`parse_report` would."""
+    emails = report.emails[start:stop]
+    try:
+        if None in emails:
+            return [None if e is None else normalize_stripped(e) for e in emails]
+        return list(map(normalize_stripped, emails))  # type: ignore[arg-type]
+    except InvalidEmailError:
+        for offset, email in enumerate(emails):
+            if email is None:
+                continue
+            try:
+                normalize_stripped(email)
+            except InvalidEmailError as error:
+                raise ReportFormatError(
+                    f"users[{start + offset}].email: not a valid e-mail address: {error}"
+                ) from None
+        raise
 
 
 def _load_object(body: bytes) -> dict[str, Any]:
@@ -136,7 +164,9 @@ def _load_object(body: bytes) -> dict[str, Any]:
     return document
 
 
-def _parse_users(users: object) -> tuple[list[int], list[str | None], list[str | None]]:
+def _parse_users(
+    users: object, *, normalize: bool = True
+) -> tuple[list[int], list[str | None], list[str | None]]:
     """Whole-list checks first (comprehensions run at C speed); the first failure sends the
     list through :func:`_explain_users`, which finds and names the first bad user."""
     if not isinstance(users, list):
@@ -158,10 +188,12 @@ def _parse_users(users: object) -> tuple[list[int], list[str | None], list[str |
         keys: list[str | None]
         if None in raw:
             emails = [None if e is None else e.strip() for e in raw]
-            keys = [None if e is None else normalize_stripped(e) for e in emails]
+            keys = (
+                [None if e is None else normalize_stripped(e) for e in emails] if normalize else []
+            )
         else:  # str.strip raises TypeError for anything but a string
             emails = list(map(str.strip, raw))  # type: ignore[arg-type]
-            keys = list(map(normalize_stripped, emails))  # type: ignore[arg-type]
+            keys = list(map(normalize_stripped, emails)) if normalize else []  # type: ignore[arg-type]
     except (ValueError, AttributeError, TypeError):
         _explain_users(users)
         raise AssertionError("a bad user escaped the explanation") from None

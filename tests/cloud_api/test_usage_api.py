@@ -130,6 +130,30 @@ async def test_malformed_users_are_refused_and_nothing_is_stored(
     assert view["server_instances"][0]["last_sync"]["status"] == "invalid_report"
 
 
+async def test_a_bad_address_deep_in_a_large_report_is_named_and_nothing_is_stored(
+    cloud: httpx.AsyncClient,
+) -> None:
+    # Addresses are checked while the rows are stored, chunk by chunk: one far past the
+    # first chunk must still refuse the whole report, as parsing would have.
+    owner, token = await _instance(cloud)
+    await push(cloud, token, report([(7, "kept@example.com")], sequence=1))
+    users = [(n, f"user{n}@example.com") for n in range(1, 12_001)]
+    users[11_000] = (11_001, "user..11001@example.com")
+    response = await push(cloud, token, report(users, sequence=2))
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_report"
+    assert "users[11000].email: not a valid e-mail address" in response.json()["detail"]
+    view = await licenses(cloud, owner, include="users")
+    assert view["total_seats_consumed"] == 1
+    assert [p["server_accounts"][0]["email"] for p in view["users"]] == ["kept@example.com"]
+    assert view["server_instances"][0]["current_sequence"] == 1
+    fixed = report(
+        [*users[:11_000], (11_001, "user11001@example.com"), *users[11_001:]], sequence=2
+    )
+    assert (await push(cloud, token, fixed)).status_code == 201
+    assert (await licenses(cloud, owner))["total_seats_consumed"] == 12_000
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [

@@ -8,6 +8,7 @@ readers see the old report or the new one, and a failure half-way leaves the old
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, Literal
 
 from sqlalchemy import Connection, delete, select, update
@@ -20,6 +21,7 @@ from services.cloud_api.domain.errors import (
     ConflictError,
     DomainError,
     ForbiddenError,
+    InvalidInputError,
     NotFoundError,
 )
 from services.cloud_api.domain.license_data import (
@@ -29,7 +31,8 @@ from services.cloud_api.domain.license_data import (
     LicenseCache,
 )
 from services.common.clock import utcnow
-from shared import ParsedReport
+from shared import ParsedReport, ReportFormatError
+from shared.report import email_keys_of
 
 Source = Literal["connect", "upload"]
 
@@ -184,7 +187,7 @@ def _replace_current_report(
     )
     session.add(row)
     session.flush()
-    bulk_insert_users(session.connection(), row.id, report)
+    keys = bulk_insert_users(session.connection(), row.id, report)
     if instance.current_report_pk is not None:
         session.execute(
             delete(ServerUser).where(ServerUser.report_pk == instance.current_report_pk)
@@ -202,29 +205,30 @@ def _replace_current_report(
     # Holding the enterprise's row lock now: reload it, so that the figure below is
     # computed against the accounts and versions of everything committed before us.
     session.refresh(enterprise)
-    accounts = InstanceAccounts(row.report_id, report.user_ids, report.email_keys, report.emails)
-    keys = accounts.keys()
-    state = cache.compute_figures(session, enterprise, keep=True, pending=keys)
+    accounts = InstanceAccounts(row.report_id, report.user_ids, keys, report.emails)
+    accounts_keys = accounts.keys()
+    state = cache.compute_figures(session, enterprise, keep=True, pending=accounts_keys)
     row.consumed_after = state.figures.consumed
     receipt = Receipt(
         row.report_id, row.server_id, row.sequence, row.user_count, "applied", row.consumed_after
     )
-    return receipt, state, accounts, keys
+    return receipt, state, accounts, accounts_keys
 
 
-def bulk_insert_users(connection: Connection, report_pk: int, report: ParsedReport) -> None:
+# Rows per COPY chunk: PostgreSQL stores one chunk (in its own process, on another core)
+# while this one normalizes the addresses of the next.
+COPY_CHUNK = 5_000
+
+
+def bulk_insert_users(
+    connection: Connection, report_pk: int, report: ParsedReport
+) -> list[str | None]:
     """The database's bulk path: COPY on PostgreSQL, one executemany on SQLite. An ORM
-    object per user would cost some thirty times as much at this volume."""
-    if not report.user_count:
-        return
-    rows = zip(
-        [report_pk] * report.user_count,
-        report.user_ids,
-        report.emails,
-        report.email_keys,
-        strict=True,
-    )
+    object per user would cost some thirty times as much at this volume. Returns the
+    users' e-mail keys, normalized here when the report deferred them."""
+    n = report.user_count
     if connection.dialect.name == "postgresql":
+        keys: list[str | None] = []
         raw: Any = connection.connection.driver_connection
         with (
             raw.cursor() as cursor,
@@ -232,11 +236,35 @@ def bulk_insert_users(connection: Connection, report_pk: int, report: ParsedRepo
                 "COPY server_users (report_pk, user_id, email, email_key) FROM STDIN"
             ) as copy,
         ):
-            for record in rows:
-                copy.write_row(record)
-        return
-    raw_sqlite: Any = connection.connection.driver_connection
-    raw_sqlite.executemany(  # the driver itself: it takes the iterator, no list of 100,000s
-        "INSERT INTO server_users (report_pk, user_id, email, email_key) VALUES (?, ?, ?, ?)",
-        rows,
-    )
+            for start in range(0, n, COPY_CHUNK):
+                stop = min(start + COPY_CHUNK, n)
+                chunk = _keys(report, start, stop)
+                keys += chunk
+                for record in zip(
+                    repeat(report_pk, stop - start),
+                    report.user_ids[start:stop],
+                    report.emails[start:stop],
+                    chunk,
+                    strict=True,
+                ):
+                    copy.write_row(record)
+        return keys
+    keys = _keys(report, 0, n)
+    if n:
+        raw_sqlite: Any = connection.connection.driver_connection
+        raw_sqlite.executemany(  # the driver itself: it takes the iterator, no list of rows
+            "INSERT INTO server_users (report_pk, user_id, email, email_key) VALUES (?, ?, ?, ?)",
+            zip(repeat(report_pk, n), report.user_ids, report.emails, keys, strict=True),
+        )
+    return keys
+
+
+def _keys(report: ParsedReport, start: int, stop: int) -> list[str | None]:
+    if not report.keys_deferred:
+        return report.email_keys[start:stop]
+    try:
+        return email_keys_of(report, start, stop)
+    except ReportFormatError as error:
+        # The last check of the report, made while storing it: the transaction rolls back
+        # and the answer is the one parsing would have given.
+        raise InvalidInputError(str(error), code="invalid_report") from None

@@ -61,7 +61,7 @@ async def post_server_usage(
 def _parse_and_apply(state: CloudState, instance_pk: int, body: bytes) -> Receipt:
     with collector_paused():
         try:
-            report = parse_report(body)
+            report = parse_report(body, defer_keys=True)  # checked while stored
         except ReportFormatError as error:
             raise InvalidInputError(str(error), code="invalid_report") from None
         return apply_report(
