@@ -322,10 +322,11 @@ async def test_a_database_error_during_ingest_is_retried_and_nothing_is_lost(
     real_insert = ingest.bulk_insert_users
     failures = iter([True])
 
-    def failing_once(*args: Any, **kwargs: Any) -> None:
-        real_insert(*args, **kwargs)
+    def failing_once(*args: Any, **kwargs: Any) -> list[str | None]:
+        keys = real_insert(*args, **kwargs)
         if next(failures, False):
             raise OperationalError("INSERT ...", {}, Exception("injected: server closed"))
+        return keys
 
     monkeypatch.setattr(ingest, "bulk_insert_users", failing_once)
     transport = FaultyTransport(httpx.ASGITransport(app=cloud_app), [])
