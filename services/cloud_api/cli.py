@@ -13,10 +13,13 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from services.common.progress import ProgressBar
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -59,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     upload = commands.add_parser("upload", help="upload a signed export file (owner)")
     upload.add_argument("enterprise")
     upload.add_argument("file", type=Path)
+    upload.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help="a progress bar while sending (default: when stderr is a terminal)",
+    )
     upload.set_defaults(handler=_upload)
     licenses = commands.add_parser("licenses", help="show consumed licenses (owner)")
     licenses.add_argument("--users", action="store_true", help="list persons, first 100")
@@ -66,7 +74,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _call(url: str, method: str, path: str, token: str | None, **kwargs: Any) -> Any:
+def _call(
+    url: str,
+    method: str,
+    path: str,
+    token: str | None,
+    extra_headers: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> Any:
     if not token:
         raise RefusedError(
             3, "no token: give --token, or set CLOUD_API_TOKEN / CLOUD_API_ADMIN_TOKEN"
@@ -75,7 +90,7 @@ def _call(url: str, method: str, path: str, token: str | None, **kwargs: Any) ->
         response = httpx.request(
             method,
             url.rstrip("/") + path,
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}", **(extra_headers or {})},
             timeout=600,
             **kwargs,
         )
@@ -117,10 +132,24 @@ def _connect(args: argparse.Namespace) -> Any:
 def _upload(args: argparse.Namespace) -> Any:
     if not args.file.is_file():
         raise RefusedError(1, f"no such file: {args.file}")
-    with args.file.open("rb") as handle:
-        files = {"file": (args.file.name, handle, "application/json")}
-        path = f"/enterprises/{args.enterprise}/server-usage/uploads"
-        return _call(args.url, "POST", path, args.token, files=files)
+    size = args.file.stat().st_size
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    bar = ProgressBar(f"uploading {args.file.name}", enabled=show)
+
+    def chunks() -> Iterator[bytes]:
+        sent = 0
+        with args.file.open("rb") as handle:
+            while chunk := handle.read(256 * 1024):
+                sent += len(chunk)
+                bar.update(sent, size)
+                yield chunk
+
+    path = f"/enterprises/{args.enterprise}/server-usage/uploads"
+    headers = {"Content-Type": "application/json", "Content-Length": str(size)}
+    try:  # the raw file as the body (the endpoint takes it as multipart or as JSON)
+        return _call(args.url, "POST", path, args.token, content=chunks(), extra_headers=headers)
+    finally:
+        bar.finish()
 
 
 def _licenses(args: argparse.Namespace) -> Any:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,6 +68,29 @@ def test_export_then_upload_moves_the_figure(
         )
         assert uploaded.status_code == 201, uploaded.text
         after = httpx.get(f"{cloud}/enterprise/licenses", headers=owner).json()
+
+        # The same file again, by hand with the command line: a duplicate, answered as such.
+        export_file = tmp_path / "export.json"
+        export_file.write_bytes(exported.content)
+        cli = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "services.cloud_api.cli",
+                "upload",
+                "closed",
+                str(export_file),
+                "--progress",
+            ],
+            env={**os.environ, "CLOUD_API_URL": cloud, "CLOUD_API_TOKEN": created["owner_token"]},
+            capture_output=True,
+            check=False,
+        )
+        assert cli.returncode == 0, cli.stderr
+        assert json.loads(cli.stdout)["status"] == "duplicate"
+        bar = cli.stderr.decode().split("\r")[-1]
+        assert bar.startswith("uploading export.json [")
+        assert "100%" in bar
     assert before["total_seats_consumed"] == 0
     assert after["total_seats_consumed"] == 7
     assert after["server_instances"][0]["source"] == "upload"
