@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions = sessionmaker(engine, expire_on_commit=False)
         cache = LicenseCache()
         probe = ProbeConnections(engine)
+        await probe.warm_up()
         app.state.cloud = CloudState(
             settings=settings,
             engine=engine,

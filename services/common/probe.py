@@ -76,6 +76,17 @@ class ProbeConnections:
         while self._idle_async:
             await _aclose_quietly(self._idle_async.pop())
 
+    async def warm_up(self) -> None:
+        """Open one connection now, not on the first request after a start or scale-out
+        (a PostgreSQL connection costs milliseconds to set up)."""
+        try:
+            if self.sqlite:
+                self._idle.put(self._connect())
+            else:
+                self._idle_async.append(await self._aconnect())
+        except Exception:  # the first request will try again, and answer for any outage
+            return
+
     def _take(self) -> Any:
         try:
             return self._idle.get_nowait()
