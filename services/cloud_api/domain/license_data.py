@@ -75,8 +75,9 @@ class InstanceAccounts:
 class AccountsIndex:
     enterprise_id: int
     version: int
-    identities: list[CloudIdentity]
-    matcher: Matcher
+    identities: list[CloudIdentity] | None
+    """None in an index built for figures only (see :func:`build_figure_index`)."""
+    matcher: Matcher | None
     consuming: frozenset[str]
     """Person keys of the cloud accounts that consume a license by themselves."""
     resolved: dict[str, str]
@@ -145,19 +146,33 @@ def load_instance_accounts(session: Session, report: CurrentReport) -> InstanceA
     )
 
 
+_KEYS_TEXT_POSTGRES = (
+    "SELECT string_agg(email_key, E'\\n') FROM server_users "
+    "WHERE report_pk = ? AND email_key IS NOT NULL"
+)
+_KEYS_TEXT_SQLITE = (
+    "SELECT group_concat(email_key, char(10)) FROM server_users "
+    "WHERE report_pk = ? AND email_key IS NOT NULL"
+)
+
+
 def load_instance_keys(session: Session, report: CurrentReport) -> InstanceKeys:
-    """Only what the figure needs, unsorted: on a cold start this is a million rows."""
-    with_email = raw_rows(
+    """Only what the figure needs: on a cold start this is a million rows. The keys come
+    back as one line-separated text per report, split in C, rather than as a row object
+    per user (a normalized key never holds a line break: white space is refused)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    (text,) = raw_rows(
         session,
-        "SELECT email_key FROM server_users WHERE report_pk = ? AND email_key IS NOT NULL",
+        _KEYS_TEXT_POSTGRES if postgres else _KEYS_TEXT_SQLITE,
         report.report_pk,
-    )
+    )[0]
     no_email = raw_rows(
         session,
         "SELECT user_id FROM server_users WHERE report_pk = ? AND email_key IS NULL",
         report.report_pk,
     )
-    return InstanceKeys(report.report_id, [r[0] for r in with_email], [r[0] for r in no_email])
+    keys = text.split("\n") if text else []
+    return InstanceKeys(report.report_id, keys, [r[0] for r in no_email])
 
 
 def load_cloud_identities(session: Session, enterprise_id: int) -> list[CloudIdentity]:
@@ -195,6 +210,37 @@ def build_index(session: Session, enterprise: Enterprise) -> AccountsIndex:
     identities = load_cloud_identities(session, enterprise.id)
     return make_index(
         enterprise.id, enterprise.accounts_version, identities, enterprise.saml_enabled
+    )
+
+
+_VERIFIED_KEYS = (
+    # Highest account first, so that the lowest wins in the dict built from the rows, as in
+    # Matcher (the import already refuses an address verified by two accounts).
+    "SELECT key, account_id FROM cloud_account_keys WHERE enterprise_id = ? AND kind = ? "
+    "ORDER BY account_id DESC"
+)
+
+
+def build_figure_index(session: Session, enterprise: Enterprise) -> AccountsIndex:
+    """What the figure needs, read as plain pairs: without SAML, which account verified
+    each address and which accounts consume. No identity objects: a cold start reads
+    100,000s of accounts. With SAML the full matcher decides (identities win)."""
+    if enterprise.saml_enabled:
+        return build_index(session, enterprise)
+    verified = raw_rows(session, _VERIFIED_KEYS, enterprise.id, VERIFIED)
+    accounts = raw_rows(
+        session,
+        "SELECT account_id, consuming FROM cloud_accounts WHERE enterprise_id = ?",
+        enterprise.id,
+    )
+    return AccountsIndex(
+        enterprise.id,
+        enterprise.accounts_version,
+        None,
+        None,
+        frozenset(f"{CLOUD_PREFIX}{account_id}" for account_id, c in accounts if c),
+        {key: f"{CLOUD_PREFIX}{account_id}" for key, account_id in verified},
+        frozenset(f"{CLOUD_PREFIX}{account_id}" for account_id, _ in accounts),
     )
 
 
@@ -305,7 +351,8 @@ class LicenseCache:
         if cached is not None and cached.data_version == enterprise.data_version:
             return cached
         figures = self.figures(session, enterprise)
-        index = self._index(session, enterprise, keep=True)
+        index = self._index(session, enterprise, keep=True, complete=True)
+        assert index.identities is not None  # complete=True builds them
         reports = current_reports(session, enterprise.id)
         persons = match_persons(
             index.identities,
@@ -359,12 +406,23 @@ class LicenseCache:
 
     # -- internals --------------------------------------------------------------------
 
-    def _index(self, session: Session, enterprise: Enterprise, *, keep: bool) -> AccountsIndex:
+    def _index(
+        self, session: Session, enterprise: Enterprise, *, keep: bool, complete: bool = False
+    ) -> AccountsIndex:
+        """``complete``: with the identities and matcher (listings); else figures suffice."""
         with self._lock:
             index = self._indexes.get(enterprise.id)
-        if index is not None and index.version == enterprise.accounts_version:
+        if (
+            index is not None
+            and index.version == enterprise.accounts_version
+            and (index.identities is not None or not complete)
+        ):
             return index
-        index = build_index(session, enterprise)
+        index = (
+            build_index(session, enterprise)
+            if complete
+            else build_figure_index(session, enterprise)
+        )
         if keep:
             with self._lock:
                 self._indexes[enterprise.id] = index

@@ -1,0 +1,81 @@
+"""A cold process's figure (plain key reads and set arithmetic, no identity objects) equals
+the person-by-person listing of the same enterprise (hypothesis, through the API)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.cloud_api.domain.license_data import LicenseCache
+from services.cloud_api.domain.license_report import SummaryCache
+from tests.builders import account, auth, connect, import_accounts, new_enterprise, push, report
+
+POOL = [f"p{n}@example.com" for n in range(10)]
+
+
+@st.composite
+def enterprises(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[list[tuple[int, str | None]]]]:
+    verified = draw(st.lists(st.sampled_from(POOL), unique=True, max_size=6))
+    cloud = []
+    for n, email in enumerate(verified):
+        emails: list[str | tuple[str, bool]] = [email]
+        if draw(st.booleans()):
+            emails.append((draw(st.sampled_from(POOL)), False))  # unverified: never matches
+        role = draw(st.sampled_from(["member", "owner", "billing_manager", None]))
+        cloud.append(account(100 + n, f"c{n}", emails, role=role))
+    users = st.lists(
+        st.tuples(st.integers(1, 40), st.one_of(st.none(), st.sampled_from(POOL))),
+        max_size=12,
+        unique_by=lambda user: user[0],
+    )
+    return cloud, draw(st.lists(users, min_size=1, max_size=3))
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(world=enterprises())
+async def test_a_cold_figure_equals_the_person_by_person_listing(
+    cloud: httpx.AsyncClient,
+    cloud_app: FastAPI,
+    world: tuple[list[dict[str, Any]], list[list[tuple[int, str | None]]]],
+) -> None:
+    accounts, instances = world
+    slug = f"e{uuid.uuid4().hex[:12]}"
+    owner = await new_enterprise(cloud, slug)
+    assert (await import_accounts(cloud, owner, accounts, slug=slug)).status_code == 200
+    for n, users in enumerate(instances):
+        server_id = f"{slug}-{n}"
+        token = await connect(cloud, owner, slug=slug, hostname=f"h{n}", server_id=server_id)
+        assert (await push(cloud, token, report(users, server_id=server_id))).status_code == 201
+
+    state = cloud_app.state.cloud  # as a replica that never saw this enterprise
+    object.__setattr__(state, "cache", LicenseCache())
+    object.__setattr__(state, "summaries", SummaryCache())
+    cold = (await cloud.get("/enterprise/licenses", headers=auth(owner))).json()
+
+    persons: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        listed = await cloud.get(
+            "/enterprise/licenses",
+            params={"include": "users", "per_page": 100, "page": page},
+            headers=auth(owner),
+        )
+        persons += listed.json()["users"]
+        if len(persons) >= listed.json()["total_persons"]:
+            break
+        page += 1
+    assert cold["total_seats_consumed"] == len(persons)
+    assert cold["breakdown"] == {
+        "cloud_only": sum(1 for p in persons if p["cloud_account"] and not p["server_accounts"]),
+        "server_only": sum(1 for p in persons if not p["cloud_account"]),
+        "both": sum(1 for p in persons if p["cloud_account"] and p["server_accounts"]),
+    }
