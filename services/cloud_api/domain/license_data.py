@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,6 +37,8 @@ from services.cloud_api.domain.licensing import (
     match_persons,
 )
 from services.common.clock import utcnow
+
+V = TypeVar("V")
 
 # Person keys: a matched cloud account, a GHES e-mail, or a GHES account without e-mail.
 # E-mail keys never contain a tab, so the prefixes cannot collide with them.
@@ -318,15 +320,42 @@ def figures_from_keys(
     )
 
 
+class SizedLru(Generic[V]):
+    """Values by key, least recently used dropped first once their sizes add up to more
+    than ``limit`` (the newest always stays). Not locked: the owner holds its lock."""
+
+    def __init__(self, limit: int, size: Callable[[V], int]) -> None:
+        self._items: OrderedDict[str, V] = OrderedDict()
+        self._limit = limit
+        self._size = size
+        self._total = 0
+
+    def get(self, key: str) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: V) -> None:
+        if key in self._items:
+            return
+        self._items[key] = value
+        self._total += self._size(value)
+        while self._total > self._limit and len(self._items) > 1:
+            _, evicted = self._items.popitem(last=False)
+            self._total -= self._size(evicted)
+
+
 class LicenseCache:
     """Per-process caches; bounded, thread-safe, and never trusted without a version check."""
 
     def __init__(self, max_cached_accounts: int = 5_000_000) -> None:
-        self._max_accounts = max_cached_accounts
-        self._instances: OrderedDict[str, InstanceAccounts] = OrderedDict()
-        self._cached_accounts = 0
-        self._report_keys: OrderedDict[str, InstanceKeys] = OrderedDict()
-        self._cached_keys = 0
+        self._instances: SizedLru[InstanceAccounts] = SizedLru(
+            max_cached_accounts, lambda accounts: len(accounts.user_ids)
+        )
+        self._report_keys: SizedLru[InstanceKeys] = SizedLru(
+            max_cached_accounts, lambda keys: len(keys.email_keys) + len(keys.no_email_ids)
+        )
         self._indexes: dict[int, AccountsIndex] = {}
         self._keys: OrderedDict[tuple[str, int], set[str]] = OrderedDict()
         self._figures: dict[int, FigureState] = {}
@@ -401,8 +430,8 @@ class LicenseCache:
     def remember(self, accounts: InstanceAccounts, keys: InstanceKeys) -> None:
         """A report just committed: its users are already in memory, keep them."""
         with self._lock:
-            self._put_accounts(accounts)
-            self._put_keys(keys)
+            self._instances.put(accounts.report_id, accounts)
+            self._report_keys.put(keys.report_id, keys)
 
     # -- internals --------------------------------------------------------------------
 
@@ -431,23 +460,13 @@ class LicenseCache:
     def _accounts(self, session: Session, report: CurrentReport, *, keep: bool) -> InstanceAccounts:
         with self._lock:
             accounts = self._instances.get(report.report_id)
-            if accounts is not None:
-                self._instances.move_to_end(report.report_id)
-                return accounts
+        if accounts is not None:
+            return accounts
         accounts = load_instance_accounts(session, report)
         if keep:
             with self._lock:
-                self._put_accounts(accounts)
+                self._instances.put(accounts.report_id, accounts)
         return accounts
-
-    def _put_accounts(self, accounts: InstanceAccounts) -> None:
-        if accounts.report_id in self._instances:
-            return
-        self._instances[accounts.report_id] = accounts
-        self._cached_accounts += len(accounts.user_ids)
-        while self._cached_accounts > self._max_accounts and len(self._instances) > 1:
-            _, evicted = self._instances.popitem(last=False)
-            self._cached_accounts -= len(evicted.user_ids)
 
     def _person_keys(
         self, session: Session, report: CurrentReport, index: AccountsIndex, *, keep: bool
@@ -468,22 +487,12 @@ class LicenseCache:
     def _instance_keys(self, session: Session, report: CurrentReport) -> InstanceKeys:
         with self._lock:
             found = self._report_keys.get(report.report_id)
-            if found is not None:
-                self._report_keys.move_to_end(report.report_id)
-                return found
+        if found is not None:
+            return found
         found = load_instance_keys(session, report)
         with self._lock:  # committed and immutable: always worth keeping
-            self._put_keys(found)
+            self._report_keys.put(found.report_id, found)
         return found
-
-    def _put_keys(self, keys: InstanceKeys) -> None:
-        if keys.report_id in self._report_keys:
-            return
-        self._report_keys[keys.report_id] = keys
-        self._cached_keys += len(keys.email_keys) + len(keys.no_email_ids)
-        while self._cached_keys > self._max_accounts and len(self._report_keys) > 1:
-            _, evicted = self._report_keys.popitem(last=False)
-            self._cached_keys -= len(evicted.email_keys) + len(evicted.no_email_ids)
 
     def _server_accounts(
         self, session: Session, reports: list[CurrentReport], *, keep: bool
