@@ -67,21 +67,22 @@ def call(client: httpx.Client, method: str, path: str, token: str, **kwargs: Any
     return response.json()
 
 
-def set_up(client: httpx.Client, instances: int) -> tuple[str, list[str]]:
+def set_up(client: httpx.Client, instances: int, slug: str = "bench") -> tuple[str, list[str]]:
     owner = call(
         client,
         "POST",
         "/admin/enterprises",
         OPERATOR,
-        json={"slug": "bench", "name": "Bench", "seats_purchased": 10_000_000},
+        json={"slug": slug, "name": slug.title(), "seats_purchased": 10_000_000},
     )["owner_token"]
+    prefix = "" if slug == "bench" else f"{slug}-"  # server IDs as the bench reports use
     tokens = [
         call(
             client,
             "POST",
-            "/enterprises/bench/server-instances",
+            f"/enterprises/{slug}/server-instances",
             owner,
-            json={"hostname": f"ghes{i}.bench.example", "server_id": f"srv-{i}"},
+            json={"hostname": f"ghes{i}.{slug}.example", "server_id": f"{prefix}srv-{i}"},
         )["instance_token"]
         for i in range(instances)
     ]
@@ -92,30 +93,11 @@ def warm_up(client: httpx.Client) -> None:
     """One small report to another enterprise, read back: a long-running service pays its
     one-time costs (first connections, statement compilation) once, not per report, so
     the measured push should not carry them either."""
-    owner = call(
-        client,
-        "POST",
-        "/admin/enterprises",
-        OPERATOR,
-        json={"slug": "warmup", "name": "Warm-up", "seats_purchased": 1000},
-    )["owner_token"]
-    token = call(
-        client,
-        "POST",
-        "/enterprises/warmup/server-instances",
-        owner,
-        json={"hostname": "warmup.example", "server_id": "srv-warmup"},
-    )["instance_token"]
-    push(
-        client,
-        token,
-        report_body(
-            single_instance_users(100),
-            server_id="srv-warmup",
-            sequence=1,
-            hostname="warmup.example",
-        ),
+    owner, (token,) = set_up(client, 1, slug="warmup")
+    body = report_body(
+        single_instance_users(100), server_id="warmup-srv-0", sequence=1, hostname="warmup"
     )
+    push(client, token, body)
     call(client, "GET", "/enterprise/licenses", owner)
 
 
