@@ -1,0 +1,63 @@
+"""The tally updated report by report gives the figure counted from scratch (hypothesis)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.cloud_api.domain.key_tally import build_tally, figures_from_tally, update_tally
+from services.cloud_api.domain.license_data import AccountsIndex, figures_from_keys
+
+KEYS = [f"k{n}" for n in range(12)]
+key_sets = st.sets(st.sampled_from(KEYS), max_size=10)
+# A step: an instance gets a new report (a key set), or is disconnected (None).
+steps = st.lists(
+    st.tuples(st.integers(1, 5), st.one_of(st.none(), key_sets)), min_size=1, max_size=12
+)
+
+
+def from_scratch(keys: dict[int, set[str]], consuming: frozenset[str], cloud: frozenset[str]):  # type: ignore[no-untyped-def]
+    index = AccountsIndex(1, 1, None, None, consuming, {}, cloud)
+    return figures_from_keys(keys, index)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.dictionaries(st.integers(1, 5), key_sets, max_size=4),
+    moves=steps,
+    consuming=st.frozensets(st.sampled_from(KEYS), max_size=4),
+    others=st.frozensets(st.sampled_from(KEYS), max_size=4),
+)
+def test_updates_equal_a_count_from_scratch(
+    start: dict[int, set[str]],
+    moves: list[tuple[int, set[str] | None]],
+    consuming: frozenset[str],
+    others: frozenset[str],
+) -> None:
+    cloud = consuming | others  # every consuming key is a cloud account's
+    keys = dict(start)
+    reports = {instance: f"r{instance}-0" for instance in keys}
+    tally = build_tally(1, reports, keys, consuming)
+    assert figures_from_tally(tally, consuming, cloud) == from_scratch(keys, consuming, cloud)
+    for step, (instance, new) in enumerate(moves, start=1):
+        keys = dict(keys)
+        reports = dict(reports)
+        if new is None:
+            keys.pop(instance, None)
+            reports.pop(instance, None)
+        else:
+            keys[instance] = new
+            reports[instance] = f"r{instance}-{step}"
+        before = dict(tally.counts)
+        tally_next = update_tally(tally, 1, reports, keys, consuming)
+        assert dict(tally.counts) == before  # the base is never changed in place
+        tally = tally_next
+        assert figures_from_tally(tally, consuming, cloud) == from_scratch(keys, consuming, cloud)
+
+
+def test_a_new_accounts_version_counts_again() -> None:
+    consuming = frozenset({"k1"})
+    tally = build_tally(1, {1: "r1"}, {1: {"k1", "k2"}}, consuming)
+    moved = update_tally(tally, 2, {1: "r1"}, {1: {"c7"}}, frozenset())
+    assert dict(moved.counts) == {"c7": 1}
+    assert moved.accounts_version == 2
