@@ -48,9 +48,10 @@ def test_updates_equal_a_count_from_scratch(
         else:
             keys[instance] = new
             reports[instance] = f"r{instance}-{step}"
-        before = dict(tally.counts)
+        before = (set(tally.everyone), dict(tally.shared), dict(tally.alone))
         tally_next = update_tally(tally, 1, reports, keys, consuming)
-        assert dict(tally.counts) == before  # the base is never changed in place
+        # The base is never changed in place.
+        assert (set(tally.everyone), dict(tally.shared), dict(tally.alone)) == before
         tally = tally_next
         assert figures_from_tally(tally, consuming, cloud) == from_scratch(keys, consuming, cloud)
 
@@ -59,5 +60,5 @@ def test_a_new_accounts_version_counts_again() -> None:
     consuming = frozenset({"k1"})
     tally = build_tally(1, {1: "r1"}, {1: {"k1", "k2"}}, consuming)
     moved = update_tally(tally, 2, {1: "r1"}, {1: {"c7"}}, frozenset())
-    assert dict(moved.counts) == {"c7": 1}
+    assert (set(moved.everyone), dict(moved.shared)) == ({"c7"}, {})
     assert moved.accounts_version == 2

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from itertools import chain
 
 from services.cloud_api.domain.licensing import LicenseFigures
 
@@ -29,10 +31,12 @@ class KeyTally:
     accounts_version: int
     reports: Mapping[int, str]
     """instance -> report_id the tally counts."""
-    keys: Mapping[int, frozenset[str] | set[str]]
+    keys: Mapping[int, AbstractSet[str]]
     """instance -> its person keys (shared with the cache, never changed)."""
-    counts: Mapping[str, int]
-    """person key -> on how many instances it is."""
+    everyone: AbstractSet[str]
+    """Every person key of every instance."""
+    shared: Mapping[str, int]
+    """The keys on more than one instance -> on how many (the rest are on one)."""
     alone: Mapping[int, int]
     """instance -> keys on it alone that are not a cloud account consuming by itself."""
 
@@ -43,13 +47,25 @@ def build_tally(
     keys: Mapping[int, set[str]],
     consuming: frozenset[str],
 ) -> KeyTally:
-    counts: Counter[str] = Counter()
-    for instance_keys in keys.values():
-        counts.update(instance_keys)
-    singles = {key for key, n in counts.items() if n == 1}
-    singles -= consuming
-    alone = {instance: len(instance_keys & singles) for instance, instance_keys in keys.items()}
-    return KeyTally(accounts_version, dict(reports), dict(keys), dict(counts), alone)
+    # Set arithmetic (C loops); only keys on several instances are counted one by one.
+    sets = list(keys.values())
+    if len(sets) == 1:  # a first report: every key alone, nothing to copy
+        ((instance, only),) = keys.items()
+        alone_count = len(only) - len(only & consuming)
+        return KeyTally(
+            accounts_version, dict(reports), dict(keys), only, {}, {instance: alone_count}
+        )
+    everyone: set[str] = set()
+    singles: set[str] = set()
+    for instance_keys in sets:
+        singles -= instance_keys & everyone
+        singles |= instance_keys - everyone
+        everyone |= instance_keys
+    multi = everyone - singles
+    shared = dict(Counter(chain.from_iterable(k & multi for k in sets))) if multi else {}
+    alone_keys = singles - consuming
+    alone = {instance: len(instance_keys & alone_keys) for instance, instance_keys in keys.items()}
+    return KeyTally(accounts_version, dict(reports), dict(keys), everyone, shared, alone)
 
 
 def update_tally(
@@ -68,54 +84,72 @@ def update_tally(
     ]
     if accounts_version != base.accounts_version or len(changed) > MAX_CHANGED:
         return build_tally(accounts_version, reports, keys, consuming)
-    counts = dict(base.counts)
-    alone = dict(base.alone)
+    counted = _Counts(set(base.everyone), dict(base.shared), dict(base.alone), consuming)
     held = dict(base.keys)
     for instance in changed:
         old = held.pop(instance, set())
         new = keys.get(instance, set())
-        alone.setdefault(instance, 0)
-        _apply(instance, old, new, held, counts, alone, consuming)
+        counted.alone.setdefault(instance, 0)
+        counted.replace(instance, old, new, held)
         if instance in reports:
             held[instance] = new
         else:
-            del alone[instance]
-    return KeyTally(accounts_version, dict(reports), held, counts, alone)
+            del counted.alone[instance]
+    return KeyTally(
+        accounts_version, dict(reports), held, counted.everyone, counted.shared, counted.alone
+    )
 
 
-def _apply(
-    instance: int,
-    old: frozenset[str] | set[str],
-    new: frozenset[str] | set[str],
-    others: Mapping[int, frozenset[str] | set[str]],
-    counts: dict[str, int],
-    alone: dict[int, int],
-    consuming: frozenset[str],
-) -> None:
-    """``instance`` now holds ``new`` instead of ``old``; ``others`` are every other
-    instance's keys."""
-    for key in old - new:
-        n = counts[key] - 1
-        if n == 0:
-            del counts[key]
-            if key not in consuming:
-                alone[instance] -= 1
-            continue
-        counts[key] = n
-        if n == 1 and key not in consuming:
-            alone[_holder(key, others)] += 1
-    for key in new - old:
-        n = counts.get(key, 0) + 1
-        counts[key] = n
-        if key in consuming:
-            continue
-        if n == 1:
-            alone[instance] += 1
-        elif n == 2:
-            alone[_holder(key, others)] -= 1
+@dataclass(slots=True)
+class _Counts:
+    """A tally's counts while they are updated (copies: the base stays as it was)."""
+
+    everyone: set[str]
+    shared: dict[str, int]
+    alone: dict[int, int]
+    consuming: frozenset[str]
+
+    def count(self, key: str) -> int:
+        return self.shared.get(key) or (1 if key in self.everyone else 0)
+
+    def replace(
+        self,
+        instance: int,
+        old: AbstractSet[str],
+        new: AbstractSet[str],
+        others: Mapping[int, AbstractSet[str]],
+    ) -> None:
+        """``instance`` now holds ``new`` instead of ``old``; ``others`` are every other
+        instance's keys."""
+        for key in old - new:
+            n = self.count(key) - 1
+            if n == 0:
+                self.everyone.discard(key)
+            elif n == 1:
+                del self.shared[key]
+            else:
+                self.shared[key] = n
+            if key in self.consuming:
+                continue
+            if n == 0:
+                self.alone[instance] -= 1
+            elif n == 1:
+                self.alone[_holder(key, others)] += 1
+        for key in new - old:
+            n = self.count(key) + 1
+            if n == 1:
+                self.everyone.add(key)
+            else:
+                self.shared[key] = n
+            if key in self.consuming:
+                continue
+            if n == 1:
+                self.alone[instance] += 1
+            elif n == 2:
+                self.alone[_holder(key, others)] -= 1
 
 
-def _holder(key: str, others: Mapping[int, frozenset[str] | set[str]]) -> int:
+def _holder(key: str, others: Mapping[int, AbstractSet[str]]) -> int:
     """The one other instance that holds ``key``."""
     return next(instance for instance, keys in others.items() if key in keys)
 
@@ -123,7 +157,7 @@ def _holder(key: str, others: Mapping[int, frozenset[str] | set[str]]) -> int:
 def figures_from_tally(
     tally: KeyTally, consuming: frozenset[str], cloud_keys: frozenset[str]
 ) -> LicenseFigures:
-    everyone = tally.counts.keys()
+    everyone = tally.everyone
     with_cloud = len(everyone & cloud_keys)
     cloud_only = len(consuming) - len(everyone & consuming)
     return LicenseFigures(
