@@ -23,8 +23,8 @@ from services.cloud_api.api.routes import (
     usage,
 )
 from services.cloud_api.db.migrate import migrate
-from services.cloud_api.domain.license_data import LicenseCache
 from services.cloud_api.domain.license_report import SummaryCache
+from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.metrics import CloudMetrics, FiguresCollector
 from services.cloud_api.settings import Settings
 from services.common.db import make_engine
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         migrate(engine)
         sessions = sessionmaker(engine, expire_on_commit=False)
-        cache = LicenseCache()
+        cache = LicenseEngine()
         probe = ProbeConnections(engine)
         await probe.warm_up()
         app.state.cloud = CloudState(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.cloud_api.db.models import Enterprise, Report
-from services.cloud_api.domain.license_data import LicenseCache
+from services.cloud_api.domain.licensing.engine import LicenseEngine
 
 PREFIX = "license_sync_cloud"
 
@@ -40,7 +40,7 @@ class CloudMetrics:
 
 
 class FiguresCollector(Collector):
-    def __init__(self, sessions: sessionmaker[Session], cache: LicenseCache) -> None:
+    def __init__(self, sessions: sessionmaker[Session], cache: LicenseEngine) -> None:
         self.sessions = sessions
         self.cache = cache
 

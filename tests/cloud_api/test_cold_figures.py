@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.cloud_api.domain.license_data import LicenseCache
 from services.cloud_api.domain.license_report import SummaryCache
+from services.cloud_api.domain.licensing.engine import LicenseEngine
 from tests.builders import account, auth, connect, import_accounts, new_enterprise, push, report
 
 POOL = [f"p{n}@example.com" for n in range(10)]
@@ -57,7 +57,7 @@ async def test_a_cold_figure_equals_the_person_by_person_listing(
         assert (await push(cloud, token, report(users, server_id=server_id))).status_code == 201
 
     state = cloud_app.state.cloud  # as a replica that never saw this enterprise
-    object.__setattr__(state, "cache", LicenseCache())
+    object.__setattr__(state, "cache", LicenseEngine())
     object.__setattr__(state, "summaries", SummaryCache())
     cold = (await cloud.get("/enterprise/licenses", headers=auth(owner))).json()
 

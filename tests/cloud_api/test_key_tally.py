@@ -5,8 +5,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.cloud_api.domain.key_tally import build_tally, figures_from_tally, update_tally
-from services.cloud_api.domain.license_data import AccountsIndex, figures_from_keys
+from services.cloud_api.domain.licensing.figures import (
+    build_tally,
+    figures_from_keys,
+    figures_from_tally,
+    update_tally,
+)
+from services.cloud_api.domain.licensing.index import AccountsIndex
 
 KEYS = [f"k{n}" for n in range(12)]
 key_sets = st.sets(st.sampled_from(KEYS), max_size=10)
@@ -16,9 +21,8 @@ steps = st.lists(
 )
 
 
-def from_scratch(keys: dict[int, set[str]], consuming: frozenset[str], cloud: frozenset[str]):  # type: ignore[no-untyped-def]
-    index = AccountsIndex(1, 1, None, None, consuming, {}, cloud)
-    return figures_from_keys(keys, index)
+def index_of(consuming: frozenset[str], cloud: frozenset[str]) -> AccountsIndex:
+    return AccountsIndex(1, 1, None, None, consuming, {}, cloud)
 
 
 @settings(max_examples=300, deadline=None)
@@ -35,10 +39,11 @@ def test_updates_equal_a_count_from_scratch(
     others: frozenset[str],
 ) -> None:
     cloud = consuming | others  # every consuming key is a cloud account's
+    index = index_of(consuming, cloud)
     keys = dict(start)
     reports = {instance: f"r{instance}-0" for instance in keys}
     tally = build_tally(1, reports, keys, consuming)
-    assert figures_from_tally(tally, consuming, cloud) == from_scratch(keys, consuming, cloud)
+    assert figures_from_tally(tally, index) == figures_from_keys(keys, index)
     for step, (instance, new) in enumerate(moves, start=1):
         keys = dict(keys)
         reports = dict(reports)
@@ -53,7 +58,7 @@ def test_updates_equal_a_count_from_scratch(
         # The base is never changed in place.
         assert (set(tally.everyone), dict(tally.shared), dict(tally.alone)) == before
         tally = tally_next
-        assert figures_from_tally(tally, consuming, cloud) == from_scratch(keys, consuming, cloud)
+        assert figures_from_tally(tally, index) == figures_from_keys(keys, index)
 
 
 def test_a_new_accounts_version_counts_again() -> None:

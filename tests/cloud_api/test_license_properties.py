@@ -8,13 +8,10 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.cloud_api.domain.license_data import (
-    InstanceAccounts,
-    figures_from_keys,
-    make_index,
-    person_keys,
-)
-from services.cloud_api.domain.licensing import (
+from services.cloud_api.domain.licensing.figures import figures_from_keys
+from services.cloud_api.domain.licensing.index import make_index, person_keys
+from services.cloud_api.domain.licensing.loaders import InstanceAccounts
+from services.cloud_api.domain.licensing.rules import (
     CloudIdentity,
     ServerAccount,
     license_figures,

@@ -13,7 +13,7 @@ import pytest
 from services.cloud_api.domain.accounts import identity_keys
 from services.cloud_api.domain.accounts_input import CloudAccountInput
 from services.cloud_api.domain.consumption import consumes_license
-from services.cloud_api.domain.licensing import (
+from services.cloud_api.domain.licensing.rules import (
     CloudIdentity,
     MatchRule,
     ServerAccount,

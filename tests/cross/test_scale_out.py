@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from scripts.servers import uvicorn_server
-from services.cloud_api.domain.licensing import (
+from services.cloud_api.domain.licensing.rules import (
     CloudIdentity,
     ServerAccount,
     license_figures,

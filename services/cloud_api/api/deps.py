@@ -19,8 +19,8 @@ from services.cloud_api.domain.auth import (
     authenticate_owner,
     check_operator,
 )
-from services.cloud_api.domain.license_data import LicenseCache
 from services.cloud_api.domain.license_report import SummaryCache
+from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.metrics import CloudMetrics
 from services.cloud_api.settings import Settings
 from services.common.probe import ProbeConnections
@@ -31,7 +31,7 @@ class CloudState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    cache: LicenseCache
+    cache: LicenseEngine
     summaries: SummaryCache
     metrics: CloudMetrics
     probe: ProbeConnections

@@ -11,9 +11,9 @@ from services.cloud_api.domain.accounts import UNVERIFIED, VERIFIED
 from services.cloud_api.domain.enterprises import get_enterprise
 from services.cloud_api.domain.errors import InvalidInputError
 from services.cloud_api.domain.instances import list_instances
-from services.cloud_api.domain.license_data import LicenseCache
 from services.cloud_api.domain.license_report import person_view, server_account_ref
-from services.cloud_api.domain.licensing import Matcher, Person
+from services.cloud_api.domain.licensing.engine import LicenseEngine
+from services.cloud_api.domain.licensing.rules import Matcher, Person
 from services.cloud_api.schemas import AccountCarrying, ExplainView, NearMiss
 from shared import InvalidEmailError, normalize_email
 
@@ -31,14 +31,14 @@ def loose_form(key: str) -> str:
 
 
 def explain_email(
-    session: Session, cache: LicenseCache, enterprise_id: int, email: str
+    session: Session, cache: LicenseEngine, enterprise_id: int, email: str
 ) -> ExplainView:
     try:
         key = normalize_email(email)
     except InvalidEmailError as error:
         raise InvalidInputError(f"email: not a valid e-mail address: {error}") from None
     enterprise = get_enterprise(session, enterprise_id)
-    state = cache.get(session, enterprise)
+    state = cache.persons(session, enterprise)
     instances = {i.id: i for i in list_instances(session, enterprise_id)}
     carrying = _cloud_accounts_carrying(session, enterprise_id, key)
     touched = _persons_touching(state.persons, key, {a.id for a in carrying})

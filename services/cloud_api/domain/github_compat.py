@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from services.cloud_api.db.models import CloudAccount, ServerInstance
 from services.cloud_api.domain.enterprises import get_enterprise
 from services.cloud_api.domain.instances import list_instances
-from services.cloud_api.domain.license_data import LicenseCache
-from services.cloud_api.domain.licensing import Person
+from services.cloud_api.domain.licensing.engine import LicenseEngine
+from services.cloud_api.domain.licensing.rules import Person
 from services.cloud_api.github_schemas import (
     ConsumedLicenses,
     ConsumedLicenseUser,
@@ -35,10 +35,10 @@ class ConsumedPage:
 
 
 def consumed_licenses_page(
-    session: Session, cache: LicenseCache, enterprise_id: int, page: int, per_page: int
+    session: Session, cache: LicenseEngine, enterprise_id: int, page: int, per_page: int
 ) -> ConsumedPage:
     enterprise = get_enterprise(session, enterprise_id)
-    state = cache.get(session, enterprise)
+    state = cache.persons(session, enterprise)
     persons = [person for person in state.persons if person.consuming]
     chosen = persons[(page - 1) * per_page : page * per_page]
     users = list(consumed_license_users(session, enterprise_id, chosen))
@@ -51,9 +51,9 @@ def consumed_licenses_page(
 
 
 def all_consumed_license_users(
-    session: Session, cache: LicenseCache, enterprise_id: int, chunk: int = 1000
+    session: Session, cache: LicenseEngine, enterprise_id: int, chunk: int = 1000
 ) -> Iterator[ConsumedLicenseUser]:
-    state = cache.get(session, get_enterprise(session, enterprise_id))
+    state = cache.persons(session, get_enterprise(session, enterprise_id))
     persons = [person for person in state.persons if person.consuming]
     for start in range(0, len(persons), chunk):
         yield from consumed_license_users(session, enterprise_id, persons[start : start + chunk])

@@ -24,12 +24,8 @@ from services.cloud_api.domain.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from services.cloud_api.domain.license_data import (
-    FigureState,
-    InstanceAccounts,
-    InstanceKeys,
-    LicenseCache,
-)
+from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine
+from services.cloud_api.domain.licensing.loaders import InstanceAccounts, InstanceKeys
 from services.common.clock import utcnow
 from shared import ParsedReport, ReportFormatError
 from shared.report import email_keys_of
@@ -49,7 +45,7 @@ class Receipt:
 
 def apply_report(
     sessions: sessionmaker[Session],
-    cache: LicenseCache,
+    cache: LicenseEngine,
     *,
     instance_pk: int,
     report: ParsedReport,
@@ -161,7 +157,7 @@ def _check_identity_and_order(
 
 def _replace_current_report(
     session: Session,
-    cache: LicenseCache,
+    cache: LicenseEngine,
     instance: ServerInstance,
     report: ParsedReport,
     source: Source,

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from services.cloud_api.db.models import Report, ServerInstance
 from services.cloud_api.domain.enterprises import get_enterprise
 from services.cloud_api.domain.instances import list_instances
-from services.cloud_api.domain.license_data import FigureState, LicenseCache, LicenseState
-from services.cloud_api.domain.licensing import Person, ServerAccount
+from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine, LicenseState
+from services.cloud_api.domain.licensing.rules import Person, ServerAccount
 from services.cloud_api.domain.tokens import digest, same_secret
 from services.cloud_api.schemas import (
     Breakdown,
@@ -134,7 +134,7 @@ def _utc(value: object) -> object:
 
 
 def summary_json(
-    session: Session, cache: LicenseCache, summaries: SummaryCache, enterprise_id: int
+    session: Session, cache: LicenseEngine, summaries: SummaryCache, enterprise_id: int
 ) -> bytes:
     """``GET /enterprise/licenses`` without users, as JSON bytes. The hot read path: two
     small queries decide whether the last answer still stands."""
@@ -168,12 +168,14 @@ def summary_json(
 
 
 def enterprise_licenses(
-    session: Session, cache: LicenseCache, enterprise_id: int, users: Paging | None = None
+    session: Session, cache: LicenseEngine, enterprise_id: int, users: Paging | None = None
 ) -> LicensesView:
     enterprise = get_enterprise(session, enterprise_id)
     # Totals alone take the fast path; listing persons builds (and caches) all of them.
     state = (
-        cache.get(session, enterprise) if users is not None else cache.figures(session, enterprise)
+        cache.persons(session, enterprise)
+        if users is not None
+        else cache.figures(session, enterprise)
     )
     instances = list_instances(session, enterprise_id)
     view = LicensesView(

@@ -15,7 +15,7 @@ from services.cloud_api.domain.errors import (
 )
 from services.cloud_api.domain.ingest import Receipt, apply_report, record_refusal
 from services.cloud_api.domain.instances import find_instance
-from services.cloud_api.domain.license_data import LicenseCache
+from services.cloud_api.domain.licensing.engine import LicenseEngine
 from shared import (
     ExportFile,
     ExportFileError,
@@ -27,7 +27,7 @@ from shared import (
 
 
 def apply_upload(
-    sessions: sessionmaker[Session], cache: LicenseCache, enterprise_id: int, export: ExportFile
+    sessions: sessionmaker[Session], cache: LicenseEngine, enterprise_id: int, export: ExportFile
 ) -> Receipt:
     server_id = export.report.get("server_id")
     if not isinstance(server_id, str) or not server_id:

@@ -1,9 +1,14 @@
-"""Unique consumed licenses: which accounts are one person (SPEC section 2), and the figure.
+"""The rules of unique consumed licenses: which accounts are one person (SPEC section 2),
+and the figure counted person by person.
 
 Plain functions over plain data, free of the database and the web framework, so that every
 rule is tested directly. One license per person; a person consumes one when any of its
 accounts does, and every GHES account in a current report does (suspended users are never
 reported).
+
+:func:`match_persons` builds the persons every listing shows. :func:`license_figures` is
+the reference: production counts the figure from person keys (``figures.py``), and the
+property tests check that it always equals this person-by-person count.
 """
 
 from __future__ import annotations
@@ -177,6 +182,8 @@ class LicenseFigures:
 
 
 def license_figures(persons: Iterable[Person]) -> LicenseFigures:
+    """The reference figure, person by person (used by the tests and benchmarks that check
+    the fast count of ``figures.py`` against it)."""
     consumed = cloud_only = server_only = both = 0
     unique: Counter[int] = Counter()
     for person in persons:

@@ -1,4 +1,9 @@
-"""The enterprise figure kept up to date by the keys a new report changes.
+"""The enterprise figure from person keys: counted from scratch on a cold read, or kept up
+to date by the keys a new report changes.
+
+Both ways end in :func:`_figures`, and both split the keys into everyone and the keys on
+one instance alone with :func:`spread`; ``rules.license_figures`` over the persons matched
+one by one is the reference both are tested against.
 
 Counting a million person keys over ten instances from scratch takes about half a second
 of set arithmetic, inside the transaction that applies a report. A tally keeps, for one
@@ -8,8 +13,8 @@ costs the keys that differ between its old and new report (usually a handful), p
 copy of the counts (tallies are never changed in place: the one a transaction derives
 may roll back, and the one in the cache may be read by another thread meanwhile).
 
-Pure functions over plain data; ``tests/cloud_api/test_key_tally.py`` checks them against
-the figure counted from scratch.
+Pure functions over plain data; ``tests/cloud_api/test_key_tally.py`` and
+``test_license_properties.py`` check them against the reference.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import chain
 
-from services.cloud_api.domain.licensing import LicenseFigures
+from services.cloud_api.domain.licensing.index import AccountsIndex
+from services.cloud_api.domain.licensing.rules import LicenseFigures
 
 # Beyond this many changed instances a recount is as cheap as the updates.
 MAX_CHANGED = 3
@@ -55,12 +61,7 @@ def build_tally(
         return KeyTally(
             accounts_version, dict(reports), dict(keys), only, {}, {instance: alone_count}
         )
-    everyone: set[str] = set()
-    singles: set[str] = set()
-    for instance_keys in sets:
-        singles -= instance_keys & everyone
-        singles |= instance_keys - everyone
-        everyone |= instance_keys
+    everyone, singles = spread(sets)
     multi = everyone - singles
     shared = dict(Counter(chain.from_iterable(k & multi for k in sets))) if multi else {}
     alone_keys = singles - consuming
@@ -154,16 +155,45 @@ def _holder(key: str, others: Mapping[int, AbstractSet[str]]) -> int:
     return next(instance for instance, keys in others.items() if key in keys)
 
 
-def figures_from_tally(
-    tally: KeyTally, consuming: frozenset[str], cloud_keys: frozenset[str]
+def spread(sets: list[set[str]]) -> tuple[set[str], set[str]]:
+    """Every key, and the keys on exactly one of ``sets`` (set arithmetic, C loops). With
+    one set both are that set itself: callers only read them."""
+    if len(sets) == 1:
+        return sets[0], sets[0]
+    everyone: set[str] = set()
+    singles: set[str] = set()
+    for keys in sets:
+        singles -= keys & everyone
+        singles |= keys - everyone
+        everyone |= keys
+    return everyone, singles
+
+
+def figures_from_keys(
+    keys_by_instance: Mapping[int, set[str]], index: AccountsIndex
 ) -> LicenseFigures:
-    everyone = tally.everyone
-    with_cloud = len(everyone & cloud_keys)
-    cloud_only = len(consuming) - len(everyone & consuming)
+    """The figure counted from scratch: the quickest way on a cold read."""
+    everyone, singles = spread(list(keys_by_instance.values()))
+    alone = singles - index.consuming if index.consuming else singles
+    unique = {instance: len(keys & alone) for instance, keys in keys_by_instance.items()}
+    return _figures(everyone, index, unique)
+
+
+def figures_from_tally(tally: KeyTally, index: AccountsIndex) -> LicenseFigures:
+    return _figures(tally.everyone, index, tally.alone)
+
+
+def _figures(
+    everyone: AbstractSet[str], index: AccountsIndex, alone: Mapping[int, int]
+) -> LicenseFigures:
+    """The figure, given every person key of every instance and how many persons only each
+    instance brings."""
+    with_cloud = len(index.cloud_keys & everyone)
+    cloud_only = len(index.consuming) - len(index.consuming & everyone)
     return LicenseFigures(
         consumed=len(everyone) + cloud_only,
         cloud_only=cloud_only,
         server_only=len(everyone) - with_cloud,
         both=with_cloud,
-        unique_by_instance={instance: n for instance, n in tally.alone.items() if n},
+        unique_by_instance={instance: n for instance, n in alone.items() if n},
     )

@@ -1,0 +1,111 @@
+"""The enterprise's cloud accounts as the figure needs them: every address an account
+answers to, resolved once, so that matching a GHES account is one dictionary lookup; and
+the person keys an instance's accounts come to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from services.cloud_api.db.models import Enterprise
+from services.cloud_api.domain.licensing.loaders import (
+    InstanceKeys,
+    load_cloud_identities,
+    load_consumption,
+    load_verified_owners,
+)
+from services.cloud_api.domain.licensing.rules import CloudIdentity, Matcher
+
+# Person keys: a matched cloud account, a GHES e-mail, or a GHES account without e-mail.
+# E-mail keys never contain a tab, so the prefixes cannot collide with them.
+CLOUD_PREFIX = "\tc"
+NO_EMAIL_PREFIX = "\tg"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountsIndex:
+    enterprise_id: int
+    version: int
+    identities: list[CloudIdentity] | None
+    """None in an index built for figures only (see :func:`build_figure_index`)."""
+    matcher: Matcher | None
+    consuming: frozenset[str]
+    """Person keys of the cloud accounts that consume a license by themselves."""
+    resolved: dict[str, str]
+    """E-mail key -> person key, for every address some cloud account answers to."""
+    cloud_keys: frozenset[str]
+    """Person keys of every cloud account."""
+
+
+def cloud_key(account_id: int) -> str:
+    return f"{CLOUD_PREFIX}{account_id}"
+
+
+def build_index(session: Session, enterprise: Enterprise) -> AccountsIndex:
+    """The complete index: identities and matcher too (listings and explanations)."""
+    identities = load_cloud_identities(session, enterprise.id)
+    return make_index(
+        enterprise.id, enterprise.accounts_version, identities, enterprise.saml_enabled
+    )
+
+
+def build_figure_index(session: Session, enterprise: Enterprise) -> AccountsIndex:
+    """What the figure needs, read as plain pairs: without SAML, which account verified
+    each address and which accounts consume. No identity objects: a cold start reads
+    100,000s of accounts. With SAML the full matcher decides (identities win)."""
+    if enterprise.saml_enabled:
+        return build_index(session, enterprise)
+    verified = load_verified_owners(session, enterprise.id)
+    accounts = load_consumption(session, enterprise.id)
+    return AccountsIndex(
+        enterprise.id,
+        enterprise.accounts_version,
+        None,
+        None,
+        frozenset(cloud_key(account_id) for account_id, consuming in accounts if consuming),
+        {key: cloud_key(account_id) for key, account_id in verified},
+        frozenset(cloud_key(account_id) for account_id, _ in accounts),
+    )
+
+
+def make_index(
+    enterprise_id: int, version: int, identities: list[CloudIdentity], saml_enabled: bool
+) -> AccountsIndex:
+    matcher = Matcher(identities, saml_enabled=saml_enabled)
+    # Resolving every address a cloud account answers to once, up front, turns matching
+    # each GHES account into one dictionary lookup. A verified e-mail belongs to one
+    # account (the import enforces it); identity attributes, when used, win over it.
+    resolved = {
+        address: cloud_key(account.account_id) for address, account in matcher.verified.items()
+    }
+    if saml_enabled:
+        for address in matcher.identity:
+            found = matcher.match(address)
+            if found is not None:
+                resolved[address] = cloud_key(found.account.account_id)
+    return AccountsIndex(
+        enterprise_id,
+        version,
+        identities,
+        matcher,
+        frozenset(cloud_key(i.account_id) for i in identities if i.consuming),
+        resolved,
+        frozenset(cloud_key(i.account_id) for i in identities),
+    )
+
+
+def person_keys(instance_pk: int, accounts: InstanceKeys, index: AccountsIndex) -> set[str]:
+    """One key per person this instance's accounts belong to: an address no cloud account
+    answers to is its own key, one that some account answers to becomes that account's."""
+    keys = set(accounts.email_keys)
+    matched = index.resolved.keys() & keys  # set operations: C speed over 100,000s
+    if matched:
+        keys -= matched
+        resolved = index.resolved
+        keys.update([resolved[key] for key in matched])
+    if accounts.no_email_ids:
+        keys.update(
+            f"{NO_EMAIL_PREFIX}{instance_pk}:{user_id}" for user_id in accounts.no_email_ids
+        )
+    return keys
