@@ -23,8 +23,8 @@ from services.cloud_api.api.routes import (
     usage,
 )
 from services.cloud_api.db.migrate import migrate
-from services.cloud_api.domain.license_report import SummaryCache
 from services.cloud_api.domain.licensing.engine import LicenseEngine
+from services.cloud_api.domain.reporting.summary import SummaryCache
 from services.cloud_api.metrics import CloudMetrics, FiguresCollector
 from services.cloud_api.settings import Settings
 from services.common.db import make_engine

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.cloud_api.domain.license_report import SummaryCache
 from services.cloud_api.domain.licensing.engine import LicenseEngine
+from services.cloud_api.domain.reporting.summary import SummaryCache
 from tests.builders import account, auth, connect, import_accounts, new_enterprise, push, report
 
 POOL = [f"p{n}@example.com" for n in range(10)]

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from services.cloud_api.domain.accounts import identity_keys
-from services.cloud_api.domain.accounts_input import CloudAccountInput
-from services.cloud_api.domain.consumption import consumes_license
+from services.cloud_api.domain.accounts.consumption import consumes_license
+from services.cloud_api.domain.accounts.importing import identity_keys
+from services.cloud_api.domain.accounts.input import CloudAccountInput
 from services.cloud_api.domain.licensing.rules import (
     CloudIdentity,
     MatchRule,

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.cloud_api.domain import ingest
+from services.cloud_api.domain.ingest import usage_reports
 from tests.builders import auth, connect, consumed, licenses, new_enterprise, push, report
 
 SERVER = "11111111-2222-3333-4444-555555555555"
@@ -216,13 +216,13 @@ async def test_failure_half_way_leaves_the_previous_report_in_force(
 ) -> None:
     owner, token = await _instance(cloud)
     await push(cloud, token, report([(1, "a@example.com")], sequence=1))
-    real_insert = ingest.bulk_insert_users
+    real_insert = usage_reports.bulk_insert_users
 
     def insert_then_fail(*args: object, **kwargs: object) -> None:
         real_insert(*args, **kwargs)  # type: ignore[arg-type]
         raise RuntimeError("injected: the database went away mid-ingest")
 
-    monkeypatch.setattr(ingest, "bulk_insert_users", insert_then_fail)
+    monkeypatch.setattr(usage_reports, "bulk_insert_users", insert_then_fail)
     with pytest.raises(RuntimeError, match="injected"):
         await push(cloud, token, report([(2, "b@example.com"), (3, None)], sequence=2))
     monkeypatch.undo()

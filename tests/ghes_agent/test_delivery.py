@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.exc import OperationalError
 
-from services.cloud_api.domain import ingest
+from services.cloud_api.domain.ingest import usage_reports
 from services.ghes_agent.domain.delivery import RetryPolicy, parse_retry_after
 from services.ghes_agent.main import create_app
 from services.ghes_agent.settings import AgentSettings
@@ -319,7 +319,7 @@ async def test_a_database_error_during_ingest_is_retried_and_nothing_is_lost(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     owner, _ = enterprise
-    real_insert = ingest.bulk_insert_users
+    real_insert = usage_reports.bulk_insert_users
     failures = iter([True])
 
     def failing_once(*args: Any, **kwargs: Any) -> list[str | None]:
@@ -328,7 +328,7 @@ async def test_a_database_error_during_ingest_is_retried_and_nothing_is_lost(
             raise OperationalError("INSERT ...", {}, Exception("injected: server closed"))
         return keys
 
-    monkeypatch.setattr(ingest, "bulk_insert_users", failing_once)
+    monkeypatch.setattr(usage_reports, "bulk_insert_users", failing_once)
     transport = FaultyTransport(httpx.ASGITransport(app=cloud_app), [])
     app = create_app(make_settings(), cloud_transport=transport)
     async with app.router.lifespan_context(app), client_for(app) as agent:

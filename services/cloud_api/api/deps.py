@@ -12,15 +12,15 @@ from fastapi.security import HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.cloud_api.domain.auth import (
+from services.cloud_api.domain.access.auth import (
     InstancePrincipal,
     OwnerPrincipal,
     authenticate_instance,
     authenticate_owner,
     check_operator,
 )
-from services.cloud_api.domain.license_report import SummaryCache
 from services.cloud_api.domain.licensing.engine import LicenseEngine
+from services.cloud_api.domain.reporting.summary import SummaryCache
 from services.cloud_api.metrics import CloudMetrics
 from services.cloud_api.settings import Settings
 from services.common.probe import ProbeConnections

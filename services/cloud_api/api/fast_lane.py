@@ -1,7 +1,7 @@
 """The busiest read, ``GET /enterprise/licenses`` without a query, answered before routing.
 
 Dashboards and scripts poll the summary; while nothing it shows has changed, its answer is
-bytes in memory behind one indexed statement (domain/license_report.py). At that point the
+bytes in memory behind one indexed statement (domain/reporting/summary.py). At that point the
 framework's route matching and dependency solving cost several times the answer itself, so
 this middleware serves the cached bytes directly. Everything else (a cold cache, a stale
 answer, any authentication problem, ``?include=users``) falls through to the route, which
@@ -13,7 +13,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.cloud_api.api.deps import CloudState, token_in
-from services.cloud_api.domain.license_report import cached_summary, cached_summary_async
+from services.cloud_api.domain.reporting.summary import cached_summary, cached_summary_async
 
 PATH = "/enterprise/licenses"
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from services.cloud_api.api.deps import OperatorDep, StateDep
-from services.cloud_api.domain.credentials import issue_owner_token
-from services.cloud_api.domain.enterprises import create_enterprise, update_enterprise
+from services.cloud_api.domain.access.credentials import issue_owner_token
+from services.cloud_api.domain.tenants.enterprises import create_enterprise, update_enterprise
 from services.cloud_api.schemas import (
     EnterpriseCreate,
     EnterpriseCreated,

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Response, status
 
 from services.cloud_api.api.deps import OwnerDep, StateDep
 from services.cloud_api.db.models import ServerInstance
-from services.cloud_api.domain.accounts import replace_accounts
-from services.cloud_api.domain.accounts_input import AccountsImport
-from services.cloud_api.domain.auth import require_enterprise
-from services.cloud_api.domain.credentials import revoke_token, rotate_instance_token
-from services.cloud_api.domain.enterprises import get_enterprise
-from services.cloud_api.domain.instances import connect_instance, disconnect_instance
+from services.cloud_api.domain.access.auth import require_enterprise
+from services.cloud_api.domain.access.credentials import revoke_token, rotate_instance_token
+from services.cloud_api.domain.accounts.importing import replace_accounts
+from services.cloud_api.domain.accounts.input import AccountsImport
+from services.cloud_api.domain.tenants.enterprises import get_enterprise
+from services.cloud_api.domain.tenants.instances import connect_instance, disconnect_instance
 from services.cloud_api.schemas import (
     AccountsImported,
     InstanceConnect,

@@ -9,9 +9,9 @@ from fastapi.responses import StreamingResponse
 
 from services.cloud_api.api.deps import OwnerDep, StateDep
 from services.cloud_api.api.pagination import link_header
-from services.cloud_api.domain.auth import require_enterprise
-from services.cloud_api.domain.csv_export import csv_lines
-from services.cloud_api.domain.github_compat import (
+from services.cloud_api.domain.access.auth import require_enterprise
+from services.cloud_api.domain.reporting.csv_export import csv_lines
+from services.cloud_api.domain.reporting.github import (
     all_consumed_license_users,
     consumed_licenses_page,
     license_sync_status,

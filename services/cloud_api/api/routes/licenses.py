@@ -13,10 +13,10 @@ from services.cloud_api.api.deps import (
     owner_security_scheme,
     token_from,
 )
-from services.cloud_api.domain.auth import authenticate_owner
-from services.cloud_api.domain.explain import explain_email
-from services.cloud_api.domain.history import report_history
-from services.cloud_api.domain.license_report import (
+from services.cloud_api.domain.access.auth import authenticate_owner
+from services.cloud_api.domain.reporting.explain import explain_email
+from services.cloud_api.domain.reporting.history import report_history
+from services.cloud_api.domain.reporting.summary import (
     Paging,
     cached_summary,
     enterprise_licenses,

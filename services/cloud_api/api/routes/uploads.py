@@ -12,10 +12,10 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from services.cloud_api.api.body import read_body
 from services.cloud_api.api.deps import CloudState, OwnerDep, StateDep
 from services.cloud_api.api.routes.usage import receipt_view
-from services.cloud_api.domain.auth import require_enterprise
+from services.cloud_api.domain.access.auth import require_enterprise
 from services.cloud_api.domain.errors import InvalidInputError
-from services.cloud_api.domain.ingest import Receipt
-from services.cloud_api.domain.uploads import apply_upload
+from services.cloud_api.domain.ingest.uploads import apply_upload
+from services.cloud_api.domain.ingest.usage_reports import Receipt
 from services.cloud_api.schemas import UsageReceipt
 from services.common.gc_pause import collector_paused
 from shared import ExportFileError, read_export

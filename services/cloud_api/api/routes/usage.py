@@ -10,8 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from services.cloud_api.api.body import read_body
 from services.cloud_api.api.deps import CloudState, InstanceDep, StateDep
 from services.cloud_api.domain.errors import DomainError, InvalidInputError
-from services.cloud_api.domain.ingest import Receipt, apply_report, record_refusal
-from services.cloud_api.domain.uploads import learn_public_key
+from services.cloud_api.domain.ingest.uploads import learn_public_key
+from services.cloud_api.domain.ingest.usage_reports import Receipt, apply_report, record_refusal
 from services.cloud_api.schemas import UsageReceipt
 from services.common.gc_pause import collector_paused
 from shared import ReportFormatError, UsageReport, parse_report

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Report, ServerInstance
-from services.cloud_api.domain.accounts import UNVERIFIED, VERIFIED
+from services.cloud_api.domain.accounts.importing import UNVERIFIED, VERIFIED
 from services.cloud_api.domain.licensing.rules import CloudIdentity
 
 

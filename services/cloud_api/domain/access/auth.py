@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Credential, Enterprise
+from services.cloud_api.domain.access.tokens import digest, same_secret
 from services.cloud_api.domain.errors import NotAuthenticatedError, NotFoundError
-from services.cloud_api.domain.tokens import digest, same_secret
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Credential, Enterprise
+from services.cloud_api.domain.access.tokens import OWNER_PREFIX, new_token
 from services.cloud_api.domain.errors import ConflictError, NotFoundError
-from services.cloud_api.domain.tokens import OWNER_PREFIX, new_token
 from services.common.clock import utcnow
 
 

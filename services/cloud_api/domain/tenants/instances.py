@@ -8,9 +8,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Credential, Enterprise, ServerInstance, ServerUser
-from services.cloud_api.domain.enterprises import touch
+from services.cloud_api.domain.access.tokens import INSTANCE_PREFIX, new_token
 from services.cloud_api.domain.errors import ConflictError, InvalidInputError, NotFoundError
-from services.cloud_api.domain.tokens import INSTANCE_PREFIX, new_token
+from services.cloud_api.domain.tenants.enterprises import touch
 from services.common.clock import utcnow
 from shared import load_public_key
 

@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.cloud_api.db.models import Enterprise, Report, ServerInstance, ServerUser
-from services.cloud_api.domain.enterprises import touch
 from services.cloud_api.domain.errors import (
     ConflictError,
     DomainError,
@@ -26,6 +25,7 @@ from services.cloud_api.domain.errors import (
 )
 from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine
 from services.cloud_api.domain.licensing.loaders import InstanceAccounts, InstanceKeys
+from services.cloud_api.domain.tenants.enterprises import touch
 from services.common.clock import utcnow
 from shared import ParsedReport, ReportFormatError
 from shared.report import email_keys_of

@@ -9,10 +9,10 @@ from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import CloudAccount, CloudAccountKey, Enterprise
-from services.cloud_api.domain.accounts_input import CloudAccountInput
-from services.cloud_api.domain.consumption import consumes_license
-from services.cloud_api.domain.enterprises import touch_accounts
+from services.cloud_api.domain.accounts.consumption import consumes_license
+from services.cloud_api.domain.accounts.input import CloudAccountInput
 from services.cloud_api.domain.errors import InvalidInputError
+from services.cloud_api.domain.tenants.enterprises import touch_accounts
 from shared import InvalidEmailError, normalize_email
 
 VERIFIED = "verified_email"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.cloud_api.domain.accounts_input import CloudAccountInput
+from services.cloud_api.domain.accounts.input import CloudAccountInput
 
 CONSUMING_ORG_ROLES = frozenset({"member", "owner"})
 CONSUMING_REPO_VISIBILITIES = frozenset({"private", "internal"})

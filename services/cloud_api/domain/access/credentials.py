@@ -6,9 +6,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Credential, Enterprise, ServerInstance
+from services.cloud_api.domain.access.tokens import INSTANCE_PREFIX, OWNER_PREFIX, digest, new_token
 from services.cloud_api.domain.errors import InvalidInputError, NotFoundError
-from services.cloud_api.domain.instances import find_instance
-from services.cloud_api.domain.tokens import INSTANCE_PREFIX, OWNER_PREFIX, digest, new_token
+from services.cloud_api.domain.tenants.instances import find_instance
 from services.common.clock import utcnow
 
 

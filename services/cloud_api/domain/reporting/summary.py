@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Report, ServerInstance
-from services.cloud_api.domain.enterprises import get_enterprise
-from services.cloud_api.domain.instances import list_instances
+from services.cloud_api.domain.access.tokens import digest, same_secret
 from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine, LicenseState
 from services.cloud_api.domain.licensing.rules import Person, ServerAccount
-from services.cloud_api.domain.tokens import digest, same_secret
+from services.cloud_api.domain.tenants.enterprises import get_enterprise
+from services.cloud_api.domain.tenants.instances import list_instances
 from services.cloud_api.schemas import (
     Breakdown,
     CloudAccountRef,

@@ -13,9 +13,9 @@ from services.cloud_api.domain.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from services.cloud_api.domain.ingest import Receipt, apply_report, record_refusal
-from services.cloud_api.domain.instances import find_instance
+from services.cloud_api.domain.ingest.usage_reports import Receipt, apply_report, record_refusal
 from services.cloud_api.domain.licensing.engine import LicenseEngine
+from services.cloud_api.domain.tenants.instances import find_instance
 from shared import (
     ExportFile,
     ExportFileError,

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import CloudAccount, ServerInstance
-from services.cloud_api.domain.enterprises import get_enterprise
-from services.cloud_api.domain.instances import list_instances
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.licensing.rules import Person
+from services.cloud_api.domain.tenants.enterprises import get_enterprise
+from services.cloud_api.domain.tenants.instances import list_instances
 from services.cloud_api.github_schemas import (
     ConsumedLicenses,
     ConsumedLicenseUser,
