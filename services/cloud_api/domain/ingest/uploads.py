@@ -3,24 +3,21 @@ registered public key, then the report goes through exactly the connected-sync p
 
 from __future__ import annotations
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.cloud_api.db.models import ServerInstance
 from services.cloud_api.domain.errors import (
     ConflictError,
-    DomainError,
     InvalidInputError,
     NotFoundError,
 )
-from services.cloud_api.domain.ingest.usage_reports import Receipt, apply_report, record_refusal
+from services.cloud_api.domain.ingest.refusals import refusals_recorded
+from services.cloud_api.domain.ingest.usage_reports import Receipt, apply_report
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.tenants.instances import find_instance
 from shared import (
     ExportFile,
     ExportFileError,
     ReportFormatError,
-    load_public_key,
     parse_report,
     verify_export,
 )
@@ -43,7 +40,7 @@ def apply_upload(
                 code="unknown_instance",
             )
         instance_pk, public_key = instance.id, instance.public_key
-    try:
+    with refusals_recorded(sessions, instance_pk):
         if public_key is None:
             raise ConflictError(
                 f"server instance {server_id} has no registered public key to check the "
@@ -59,22 +56,4 @@ def apply_upload(
             raise InvalidInputError(str(error), code="invalid_report") from None
         return apply_report(
             sessions, cache, instance_pk=instance_pk, report=report, source="upload"
-        )
-    except DomainError as error:
-        record_refusal(sessions, instance_pk, error)
-        raise
-
-
-def learn_public_key(sessions: sessionmaker[Session], instance_pk: int, public_key: str) -> None:
-    """The first connected push may introduce the agent's key (its token vouches for it);
-    a key once known is never replaced this way."""
-    try:
-        load_public_key(public_key)
-    except ValueError as error:
-        raise InvalidInputError(f"X-Agent-Public-Key: {error}", code="invalid_public_key") from None
-    with sessions.begin() as session:
-        session.execute(
-            update(ServerInstance)
-            .where(ServerInstance.id == instance_pk, ServerInstance.public_key.is_(None))
-            .values(public_key=public_key)
         )

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.cloud_api.db.models import Enterprise, Report, ServerInstance, ServerUser
 from services.cloud_api.domain.errors import (
     ConflictError,
-    DomainError,
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
@@ -72,20 +71,6 @@ def apply_report(
     cache.remember(accounts, accounts_keys)
     cache.store_figures(state)
     return receipt
-
-
-def record_refusal(sessions: sessionmaker[Session], instance_pk: int, error: DomainError) -> None:
-    """A refused report changes no data, but the instance's last sync says why."""
-    with sessions.begin() as session:
-        session.execute(
-            update(ServerInstance)
-            .where(ServerInstance.id == instance_pk)
-            .values(
-                last_sync_at=utcnow(),
-                last_sync_status=error.error,
-                last_sync_error=error.detail[:1000],
-            )
-        )
 
 
 def _lock_instance(session: Session, instance_pk: int) -> ServerInstance:

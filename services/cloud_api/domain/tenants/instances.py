@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.cloud_api.db.models import Credential, Enterprise, ServerInstance, ServerUser
 from services.cloud_api.domain.access.tokens import INSTANCE_PREFIX, new_token
@@ -103,3 +103,18 @@ def list_instances(session: Session, enterprise_id: int) -> list[ServerInstance]
             .order_by(ServerInstance.hostname, ServerInstance.id)
         )
     )
+
+
+def learn_public_key(sessions: sessionmaker[Session], instance_pk: int, public_key: str) -> None:
+    """The first connected push may introduce the agent's key (its token vouches for it);
+    a key once known is never replaced this way."""
+    try:
+        load_public_key(public_key)
+    except ValueError as error:
+        raise InvalidInputError(f"X-Agent-Public-Key: {error}", code="invalid_public_key") from None
+    with sessions.begin() as session:
+        session.execute(
+            update(ServerInstance)
+            .where(ServerInstance.id == instance_pk, ServerInstance.public_key.is_(None))
+            .values(public_key=public_key)
+        )

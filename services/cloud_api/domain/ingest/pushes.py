@@ -1,0 +1,37 @@
+"""A connected push: the agent's report as the HTTP body, its instance known by its token."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.cloud_api.domain.errors import InvalidInputError
+from services.cloud_api.domain.ingest.refusals import refusals_recorded
+from services.cloud_api.domain.ingest.usage_reports import Receipt, apply_report
+from services.cloud_api.domain.licensing.engine import LicenseEngine
+from services.cloud_api.domain.tenants.instances import learn_public_key
+from services.common.gc_pause import collector_paused
+from shared import ReportFormatError, parse_report
+
+
+def apply_push(
+    sessions: sessionmaker[Session],
+    engine: LicenseEngine,
+    *,
+    instance_pk: int,
+    body: bytes,
+    public_key: str | None,
+) -> Receipt:
+    """Learns the agent's public key if it sent one, then parses and applies the report;
+    any refusal is recorded as the instance's last sync. Call it in a worker thread:
+    parsing 100,000s of users must not hold the event loop."""
+    with refusals_recorded(sessions, instance_pk):
+        if public_key:
+            learn_public_key(sessions, instance_pk, public_key)
+        with collector_paused():
+            try:
+                report = parse_report(body, defer_keys=True)  # checked while stored
+            except ReportFormatError as error:
+                raise InvalidInputError(str(error), code="invalid_report") from None
+            return apply_report(
+                sessions, engine, instance_pk=instance_pk, report=report, source="connect"
+            )
