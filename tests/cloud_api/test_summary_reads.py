@@ -5,9 +5,12 @@ answer, follow every change at once, and never outlive a revoked token."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
 
+from services.cloud_api.api.routes import licenses as licenses_route
+from services.cloud_api.domain.reporting import summary as summary_module
 from services.common.db import make_engine
 from services.common.probe import ProbeConnections
 from tests.builders import auth, connect, new_enterprise, push, report
@@ -35,6 +38,24 @@ async def test_a_repeated_read_is_the_same_answer(cloud: httpx.AsyncClient) -> N
     assert by_token_word.content == first.content
 
 
+async def test_an_unchanged_summary_is_answered_by_the_fast_lane(
+    cloud: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast lane's signature (read by token) and the route's (read by enterprise) must
+    agree column by column, or every read would silently take the full path."""
+    owner = await new_enterprise(cloud)
+    await push(cloud, await connect(cloud, owner), report([(1, "a@x.com")]))
+    first = await summary(cloud, owner)
+
+    def never(*_args: object, **_kwargs: object) -> bytes:
+        raise AssertionError("the summary was not served from memory")
+
+    monkeypatch.setattr(licenses_route, "summary_json", never)
+    monkeypatch.setattr(summary_module, "enterprise_licenses", never)
+    for _ in range(2):
+        assert (await summary(cloud, owner)).content == first.content
+
+
 async def test_every_change_shows_on_the_next_read(cloud: httpx.AsyncClient) -> None:
     owner = await new_enterprise(cloud, seats=10)
     instance = await connect(cloud, owner, server_id="srv-1")
@@ -56,7 +77,7 @@ async def test_every_change_shows_on_the_next_read(cloud: httpx.AsyncClient) -> 
     refused = await push(cloud, instance, report([(9, "z@x.com")], server_id="srv-1", sequence=1))
     assert refused.status_code == 409
     status = (await summary(cloud, owner)).json()["server_instances"][0]["last_sync"]["status"]
-    assert status != "success"  # the refusal is shown, though the figure is unchanged
+    assert status == "sequence_conflict"  # the refusal is shown, the figure unchanged
 
     gone = await cloud.delete("/enterprises/acme/server-instances/srv-1", headers=auth(owner))
     assert gone.status_code == 204

@@ -16,12 +16,8 @@ from services.cloud_api.api.deps import (
 from services.cloud_api.domain.access.auth import authenticate_owner
 from services.cloud_api.domain.reporting.explain import explain_email
 from services.cloud_api.domain.reporting.history import report_history
-from services.cloud_api.domain.reporting.summary import (
-    Paging,
-    cached_summary,
-    enterprise_licenses,
-    summary_json,
-)
+from services.cloud_api.domain.reporting.licenses import Paging, enterprise_licenses
+from services.cloud_api.domain.reporting.summary import cached_summary, summary_json
 from services.cloud_api.schemas import ExplainView, HistoryView, LicensesView
 from shared.errors import error_responses
 

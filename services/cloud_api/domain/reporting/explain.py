@@ -11,7 +11,7 @@ from services.cloud_api.domain.accounts.importing import UNVERIFIED, VERIFIED
 from services.cloud_api.domain.errors import InvalidInputError
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.licensing.rules import Matcher, Person
-from services.cloud_api.domain.reporting.summary import person_view, server_account_ref
+from services.cloud_api.domain.reporting.licenses import person_view, server_account_ref
 from services.cloud_api.domain.tenants.enterprises import get_enterprise
 from services.cloud_api.domain.tenants.instances import list_instances
 from services.cloud_api.schemas import AccountCarrying, ExplainView, NearMiss

@@ -1,75 +1,94 @@
-"""The enterprise license report read by ``GET /enterprise/licenses``."""
+"""The summary of ``GET /enterprise/licenses`` (no persons) as serialized bytes, kept per
+enterprise while nothing it shows has changed.
+
+What the answer depends on is listed once, in ``_COLUMNS``: the fast lane reads it by
+token in one statement without a transaction, the full path by enterprise inside its
+session, and both turn the rows into the same signature with :func:`_signature`. An
+answer is served only while its signature still equals the database's.
+"""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.cloud_api.db.models import Report, ServerInstance
 from services.cloud_api.domain.access.tokens import digest, same_secret
-from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine, LicenseState
-from services.cloud_api.domain.licensing.rules import Person, ServerAccount
-from services.cloud_api.domain.tenants.enterprises import get_enterprise
-from services.cloud_api.domain.tenants.instances import list_instances
-from services.cloud_api.schemas import (
-    Breakdown,
-    CloudAccountRef,
-    InstanceStatus,
-    LastSync,
-    LicensesView,
-    PersonView,
-    ServerAccountRef,
-)
+from services.cloud_api.domain.licensing.engine import LicenseEngine
+from services.cloud_api.domain.licensing.loaders import raw_rows
+from services.cloud_api.domain.reporting.licenses import enterprise_licenses
 from services.common.clock import as_utc
 from services.common.probe import ProbeConnections
 
-
-@dataclass(frozen=True, slots=True)
-class Paging:
-    page: int = 1
-    per_page: int = 30
-    search: str | None = None
-    """Case-insensitive text a listed person's login, e-mails, IDs or match must contain."""
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.per_page
+Signature = tuple[object, ...]
 
 
 class SummaryCache:
     """The serialized summary per enterprise, valid while nothing it shows has changed."""
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[tuple[object, ...], bytes]] = {}
+        self._entries: dict[int, tuple[Signature, bytes]] = {}
         self._lock = threading.Lock()
 
-    def get(self, enterprise_id: int, signature: tuple[object, ...]) -> bytes | None:
+    def get(self, enterprise_id: int, signature: Signature) -> bytes | None:
         with self._lock:
             entry = self._entries.get(enterprise_id)
         return entry[1] if entry is not None and entry[0] == signature else None
 
-    def put(self, enterprise_id: int, signature: tuple[object, ...], body: bytes) -> None:
+    def put(self, enterprise_id: int, signature: Signature, body: bytes) -> None:
         with self._lock:
             self._entries[enterprise_id] = (signature, body)
 
 
-_SUMMARY_PROBE = """
-    SELECT c.kind, c.revoked_at, c.token_hash, e.id, e.data_version, e.seats_purchased, e.name,
-           i.id, i.server_id, i.hostname, i.current_report_pk, i.current_source,
-           i.last_sync_at, i.last_sync_status, i.last_sync_error, i.upload_only
+# Everything the summary shows, as one row per instance (one row with NULLs without any).
+_COLUMNS = """
+    e.id, e.data_version, e.seats_purchased, e.name,
+    i.id, i.server_id, i.hostname, i.current_report_pk, i.current_source,
+    i.last_sync_at, i.last_sync_status, i.last_sync_error, i.upload_only
+"""
+_BY_TOKEN = f"""
+    SELECT c.kind, c.revoked_at, c.token_hash, {_COLUMNS}
     FROM credentials c
     JOIN enterprises e ON e.id = c.enterprise_id
     LEFT JOIN server_instances i ON i.enterprise_id = e.id
-    WHERE c.token_hash = {placeholder}
+    WHERE c.token_hash = ?
     ORDER BY i.hostname, i.id
-"""
-_PROBE_SQLITE = _SUMMARY_PROBE.format(placeholder="?")
-_PROBE_POSTGRES = _SUMMARY_PROBE.format(placeholder="%s")
+"""  # noqa: S608 (constant text, no input in it)
+_BY_ENTERPRISE = f"""
+    SELECT {_COLUMNS}
+    FROM enterprises e
+    LEFT JOIN server_instances i ON i.enterprise_id = e.id
+    WHERE e.id = ?
+    ORDER BY i.hostname, i.id
+"""  # noqa: S608 (constant text, no input in it)
+_CREDENTIAL_COLUMNS = 3
+
+
+def _signature(rows: list[tuple[Any, ...]]) -> Signature:
+    """``_COLUMNS`` rows as one comparable value (the enterprise's id is the cache key)."""
+    first = rows[0]
+    return (
+        first[1],
+        first[2],
+        first[3],
+        *(
+            (r[4], r[5], r[6], r[7], r[8], _utc(r[9]), r[10], r[11], bool(r[12]))
+            for r in rows
+            if r[4] is not None
+        ),
+    )
+
+
+def _utc(value: object) -> object:
+    """SQLite hands timestamps back as text; PostgreSQL as datetimes."""
+    if isinstance(value, str):
+        return as_utc(datetime.fromisoformat(value))
+    if isinstance(value, datetime):
+        return as_utc(value)
+    return value
 
 
 def cached_summary(
@@ -78,14 +97,9 @@ def cached_summary(
     """The summary for an owner token in one statement, without a transaction, when the
     serialized answer is still current; None sends the caller down the full path (which
     also gives every authentication error, and a database outage, its proper answer)."""
-    if not token:
-        return None
-    wanted = digest(token)
-    try:
-        rows = probe.query(_PROBE_SQLITE, _PROBE_POSTGRES, wanted)
-    except Exception:  # any failure here is answered (or reported) by the full path
-        return None
-    return _current_summary(summaries, rows, wanted)
+    return _current_summary(
+        summaries, token, lambda wanted: probe.query(_BY_TOKEN, _postgres(_BY_TOKEN), wanted)
+    )
 
 
 async def cached_summary_async(
@@ -97,187 +111,53 @@ async def cached_summary_async(
         return None
     wanted = digest(token)
     try:
-        rows = await probe.query_async(_PROBE_POSTGRES, wanted)
+        rows = await probe.query_async(_postgres(_BY_TOKEN), wanted)
     except Exception:  # any failure here is answered (or reported) by the full path
         return None
-    return _current_summary(summaries, rows, wanted)
+    return _valid_answer(summaries, rows, wanted)
 
 
 def _current_summary(
+    summaries: SummaryCache, token: str | None, query: Callable[[str], list[tuple[Any, ...]]]
+) -> bytes | None:
+    if not token:
+        return None
+    wanted = digest(token)
+    try:
+        rows = query(wanted)
+    except Exception:  # any failure here is answered (or reported) by the full path
+        return None
+    return _valid_answer(summaries, rows, wanted)
+
+
+def _valid_answer(
     summaries: SummaryCache, rows: list[tuple[Any, ...]], wanted: str
 ) -> bytes | None:
     if not rows:
         return None
-    kind, revoked_at, token_hash, enterprise_id = rows[0][0], rows[0][1], rows[0][2], rows[0][3]
+    kind, revoked_at, token_hash = rows[0][:_CREDENTIAL_COLUMNS]
     if kind != "owner" or revoked_at is not None or not same_secret(token_hash, wanted):
         return None
-    signature = (
-        rows[0][4],
-        rows[0][5],
-        rows[0][6],
-        *(
-            (r[7], r[8], r[9], r[10], r[11], _utc(r[12]), r[13], r[14], bool(r[15]))
-            for r in rows
-            if r[7] is not None
-        ),
-    )
-    return summaries.get(enterprise_id, signature)
+    columns = [row[_CREDENTIAL_COLUMNS:] for row in rows]
+    return summaries.get(columns[0][0], _signature(columns))
 
 
-def _utc(value: object) -> object:
-    """SQLite hands the raw column back as text here; the ORM path gives datetimes."""
-    if isinstance(value, str):
-        return as_utc(datetime.fromisoformat(value))
-    if isinstance(value, datetime):
-        return as_utc(value)
-    return value
+def _postgres(sql: str) -> str:
+    return sql.replace("?", "%s")
 
 
 def summary_json(
-    session: Session, cache: LicenseEngine, summaries: SummaryCache, enterprise_id: int
+    session: Session, engine: LicenseEngine, summaries: SummaryCache, enterprise_id: int
 ) -> bytes:
-    """``GET /enterprise/licenses`` without users, as JSON bytes. The hot read path: two
-    small queries decide whether the last answer still stands."""
-    enterprise = get_enterprise(session, enterprise_id)
-    instances = list_instances(session, enterprise_id)
-    signature = (
-        enterprise.data_version,
-        enterprise.seats_purchased,
-        enterprise.name,
-        *(
-            (
-                i.id,
-                i.server_id,
-                i.hostname,
-                i.current_report_pk,
-                i.current_source,
-                i.last_sync_at,
-                i.last_sync_status,
-                i.last_sync_error,
-                i.upload_only,
-            )
-            for i in instances
-        ),
-    )
+    """``GET /enterprise/licenses`` without users, as JSON bytes: the last answer while its
+    signature stands, else computed and kept."""
+    rows = raw_rows(session, _BY_ENTERPRISE, enterprise_id)
+    if not rows:  # gone since the caller was authenticated: the view says so
+        return enterprise_licenses(session, engine, enterprise_id).model_dump_json().encode()
+    signature = _signature(rows)
     body = summaries.get(enterprise_id, signature)
     if body is None:
-        view = enterprise_licenses(session, cache, enterprise_id)
+        view = enterprise_licenses(session, engine, enterprise_id)
         body = view.model_dump_json().encode()
         summaries.put(enterprise_id, signature, body)
     return body
-
-
-def enterprise_licenses(
-    session: Session, cache: LicenseEngine, enterprise_id: int, users: Paging | None = None
-) -> LicensesView:
-    enterprise = get_enterprise(session, enterprise_id)
-    # Totals alone take the fast path; listing persons builds (and caches) all of them.
-    state = (
-        cache.persons(session, enterprise)
-        if users is not None
-        else cache.figures(session, enterprise)
-    )
-    instances = list_instances(session, enterprise_id)
-    view = LicensesView(
-        enterprise=enterprise.slug,
-        name=enterprise.name,
-        total_seats_purchased=enterprise.seats_purchased,
-        total_seats_consumed=state.figures.consumed,
-        computed_at=state.computed_at,
-        breakdown=Breakdown(
-            cloud_only=state.figures.cloud_only,
-            server_only=state.figures.server_only,
-            both=state.figures.both,
-        ),
-        server_instances=instance_statuses(session, instances, state),
-    )
-    if users is not None and isinstance(state, LicenseState):
-        by_pk = {instance.id: instance for instance in instances}
-        needle = users.search.casefold() if users.search else None
-        consuming = [
-            person
-            for person in state.persons
-            if person.consuming and (needle is None or _mentions(person, needle))
-        ]
-        page = consuming[users.offset : users.offset + users.per_page]
-        view.users = [person_view(person, by_pk) for person in page]
-        view.page, view.per_page, view.total_persons = users.page, users.per_page, len(consuming)
-    return view
-
-
-def _mentions(person: Person, needle: str) -> bool:
-    """Whether an owner searching for ``needle`` means this person: what the dashboard
-    shows of it, plus the cloud account's verified e-mails and linked identity (an owner
-    searches by address)."""
-    texts: list[str] = []
-    if person.cloud is not None:
-        cloud = person.cloud
-        texts += [cloud.login, str(cloud.account_id), *cloud.verified_emails]
-        texts += [key for _, key in cloud.identity_keys]
-    for account in person.server_accounts:
-        texts += [account.email or "", str(account.user_id)]
-    return any(needle in text.casefold() for text in texts)
-
-
-def instance_statuses(
-    session: Session, instances: list[ServerInstance], state: LicenseState | FigureState
-) -> list[InstanceStatus]:
-    report_pks = [i.current_report_pk for i in instances if i.current_report_pk is not None]
-    reports = {
-        row.id: row for row in session.scalars(select(Report).where(Report.id.in_(report_pks)))
-    }
-    statuses = []
-    for instance in instances:
-        report = reports.get(instance.current_report_pk or -1)
-        last_sync = None
-        if instance.last_sync_status is not None:
-            last_sync = LastSync(
-                date=instance.last_sync_at,
-                status=instance.last_sync_status,
-                error=instance.last_sync_error or "",
-            )
-        statuses.append(
-            InstanceStatus(
-                server_id=instance.server_id,
-                hostname=instance.hostname,
-                source=instance.current_source,
-                upload_only=instance.upload_only,
-                last_sync=last_sync,
-                current_sequence=instance.current_sequence,
-                accounts_reported=report.user_count if report else 0,
-                suspended_excluded=report.suspended_excluded if report else 0,
-                persons_only_here=state.figures.unique_by_instance.get(instance.id, 0),
-            )
-        )
-    return statuses
-
-
-def person_view(person: Person, instances: dict[int, ServerInstance]) -> PersonView:
-    cloud = person.cloud
-    match = person.match
-    return PersonView(
-        cloud_account=(
-            CloudAccountRef(id=cloud.account_id, login=cloud.login, consuming=cloud.consuming)
-            if cloud
-            else None
-        ),
-        server_accounts=[
-            server_account_ref(account, instances.get(account.instance))
-            for account in person.server_accounts
-        ],
-        total_user_accounts=person.total_user_accounts,
-        match_rule=person.rule.value,
-        matched_attribute=match.attribute if match else None,
-        ambiguous=match.ambiguous if match else False,
-        candidate_cloud_account_ids=list(match.candidates) if match else [],
-    )
-
-
-def server_account_ref(account: ServerAccount, instance: ServerInstance | None) -> ServerAccountRef:
-    # The instance may have been disconnected since the state was computed.
-    return ServerAccountRef(
-        server_id=instance.server_id if instance else None,
-        hostname=instance.hostname if instance else "disconnected",
-        user_id=account.user_id,
-        email=account.email,
-    )

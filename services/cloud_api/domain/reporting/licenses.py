@@ -1,0 +1,151 @@
+"""``GET /enterprise/licenses``: the figures, each instance's status, and pages of persons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.cloud_api.db.models import Report, ServerInstance
+from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine, LicenseState
+from services.cloud_api.domain.licensing.rules import Person, ServerAccount
+from services.cloud_api.domain.tenants.enterprises import get_enterprise
+from services.cloud_api.domain.tenants.instances import list_instances
+from services.cloud_api.schemas import (
+    Breakdown,
+    CloudAccountRef,
+    InstanceStatus,
+    LastSync,
+    LicensesView,
+    PersonView,
+    ServerAccountRef,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    page: int = 1
+    per_page: int = 30
+    search: str | None = None
+    """Case-insensitive text a listed person's login, e-mails, IDs or match must contain."""
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+
+def enterprise_licenses(
+    session: Session, cache: LicenseEngine, enterprise_id: int, users: Paging | None = None
+) -> LicensesView:
+    enterprise = get_enterprise(session, enterprise_id)
+    # Totals alone take the fast path; listing persons builds (and caches) all of them.
+    state = (
+        cache.persons(session, enterprise)
+        if users is not None
+        else cache.figures(session, enterprise)
+    )
+    instances = list_instances(session, enterprise_id)
+    view = LicensesView(
+        enterprise=enterprise.slug,
+        name=enterprise.name,
+        total_seats_purchased=enterprise.seats_purchased,
+        total_seats_consumed=state.figures.consumed,
+        computed_at=state.computed_at,
+        breakdown=Breakdown(
+            cloud_only=state.figures.cloud_only,
+            server_only=state.figures.server_only,
+            both=state.figures.both,
+        ),
+        server_instances=instance_statuses(session, instances, state),
+    )
+    if users is not None and isinstance(state, LicenseState):
+        by_pk = {instance.id: instance for instance in instances}
+        needle = users.search.casefold() if users.search else None
+        consuming = [
+            person
+            for person in state.persons
+            if person.consuming and (needle is None or _mentions(person, needle))
+        ]
+        page = consuming[users.offset : users.offset + users.per_page]
+        view.users = [person_view(person, by_pk) for person in page]
+        view.page, view.per_page, view.total_persons = users.page, users.per_page, len(consuming)
+    return view
+
+
+def _mentions(person: Person, needle: str) -> bool:
+    """Whether an owner searching for ``needle`` means this person: what the dashboard
+    shows of it, plus the cloud account's verified e-mails and linked identity (an owner
+    searches by address)."""
+    texts: list[str] = []
+    if person.cloud is not None:
+        cloud = person.cloud
+        texts += [cloud.login, str(cloud.account_id), *cloud.verified_emails]
+        texts += [key for _, key in cloud.identity_keys]
+    for account in person.server_accounts:
+        texts += [account.email or "", str(account.user_id)]
+    return any(needle in text.casefold() for text in texts)
+
+
+def instance_statuses(
+    session: Session, instances: list[ServerInstance], state: LicenseState | FigureState
+) -> list[InstanceStatus]:
+    report_pks = [i.current_report_pk for i in instances if i.current_report_pk is not None]
+    reports = {
+        row.id: row for row in session.scalars(select(Report).where(Report.id.in_(report_pks)))
+    }
+    statuses = []
+    for instance in instances:
+        report = reports.get(instance.current_report_pk or -1)
+        last_sync = None
+        if instance.last_sync_status is not None:
+            last_sync = LastSync(
+                date=instance.last_sync_at,
+                status=instance.last_sync_status,
+                error=instance.last_sync_error or "",
+            )
+        statuses.append(
+            InstanceStatus(
+                server_id=instance.server_id,
+                hostname=instance.hostname,
+                source=instance.current_source,
+                upload_only=instance.upload_only,
+                last_sync=last_sync,
+                current_sequence=instance.current_sequence,
+                accounts_reported=report.user_count if report else 0,
+                suspended_excluded=report.suspended_excluded if report else 0,
+                persons_only_here=state.figures.unique_by_instance.get(instance.id, 0),
+            )
+        )
+    return statuses
+
+
+def person_view(person: Person, instances: dict[int, ServerInstance]) -> PersonView:
+    cloud = person.cloud
+    match = person.match
+    return PersonView(
+        cloud_account=(
+            CloudAccountRef(id=cloud.account_id, login=cloud.login, consuming=cloud.consuming)
+            if cloud
+            else None
+        ),
+        server_accounts=[
+            server_account_ref(account, instances.get(account.instance))
+            for account in person.server_accounts
+        ],
+        total_user_accounts=person.total_user_accounts,
+        match_rule=person.rule.value,
+        matched_attribute=match.attribute if match else None,
+        ambiguous=match.ambiguous if match else False,
+        candidate_cloud_account_ids=list(match.candidates) if match else [],
+    )
+
+
+def server_account_ref(account: ServerAccount, instance: ServerInstance | None) -> ServerAccountRef:
+    # The instance may have been disconnected since the state was computed.
+    return ServerAccountRef(
+        server_id=instance.server_id if instance else None,
+        hostname=instance.hostname if instance else "disconnected",
+        user_id=account.user_id,
+        email=account.email,
+    )
