@@ -113,3 +113,29 @@ async def test_invalid_address_is_422(cloud: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 422
     assert "email" in response.json()["detail"]
+
+
+async def test_an_ambiguous_match_with_a_cloud_account_that_consumes_nothing_is_flagged(
+    cloud: httpx.AsyncClient,
+) -> None:
+    # Account 1 consumes no license and has no GHES account, so it is nobody's person; the
+    # explanation must still see it claim the address, as the figure's matcher does.
+    owner = await new_enterprise(cloud, saml=True)
+    await import_accounts(
+        cloud,
+        owner,
+        [
+            account(1, "idle", ["k@example.com"], role=None),
+            account(2, "kay", saml_identity={"emails": ["k@example.com"]}),
+        ],
+    )
+    token = await connect(cloud, owner)
+    await push(cloud, token, report([(7, "k@example.com")]))
+    answer = await explain(cloud, owner, "k@example.com")
+    (person,) = answer["persons"]
+    assert person["ambiguous"] is True
+    assert person["candidate_cloud_account_ids"] == [1, 2]
+    (miss,) = answer["near_misses"]
+    assert miss["reason"] == "ambiguous"
+    assert miss["cloud_account_id"] == 2
+    assert "1, 2" in miss["detail"]

@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.cloud_api.db.models import CloudAccount, CloudAccountKey
+from services.cloud_api.db.models import CloudAccount, CloudAccountKey, ServerInstance
 from services.cloud_api.domain.accounts.importing import UNVERIFIED, VERIFIED
 from services.cloud_api.domain.errors import InvalidInputError
 from services.cloud_api.domain.licensing.engine import LicenseEngine
-from services.cloud_api.domain.licensing.rules import Matcher, Person
+from services.cloud_api.domain.licensing.rules import Match, Person
 from services.cloud_api.domain.reporting.licenses import person_view, server_account_ref
 from services.cloud_api.domain.tenants.enterprises import get_enterprise
 from services.cloud_api.domain.tenants.instances import list_instances
@@ -31,14 +31,14 @@ def loose_form(key: str) -> str:
 
 
 def explain_email(
-    session: Session, cache: LicenseEngine, enterprise_id: int, email: str
+    session: Session, engine: LicenseEngine, enterprise_id: int, email: str
 ) -> ExplainView:
     try:
         key = normalize_email(email)
     except InvalidEmailError as error:
         raise InvalidInputError(f"email: not a valid e-mail address: {error}") from None
     enterprise = get_enterprise(session, enterprise_id)
-    state = cache.persons(session, enterprise)
+    state = engine.persons(session, enterprise)
     instances = {i.id: i for i in list_instances(session, enterprise_id)}
     carrying = _cloud_accounts_carrying(session, enterprise_id, key)
     touched = _persons_touching(state.persons, key, {a.id for a in carrying})
@@ -49,39 +49,10 @@ def explain_email(
         if account.email_key == key
     ]
     misses = _near_misses(session, enterprise_id, key, carrying, enterprise.saml_enabled)
-    loose = loose_form(key)
-    misses.extend(
-        NearMiss(
-            reason="tag_or_dot_variant",
-            detail=(
-                f"GHES account {ref.hostname}:{ref.user_id} has {ref.email}, which differs "
-                "only by a +tag or dots; such addresses are different people"
-            ),
-            address=ref.email,
-        )
-        for person in state.persons
-        for account in person.server_accounts
-        if account.email_key is not None
-        and account.email_key != key
-        and loose_form(account.email_key) == loose
-        for ref in [server_account_ref(account, instances.get(account.instance))]
-    )
-    match = Matcher(
-        [p.cloud for p in state.persons if p.cloud is not None],
-        saml_enabled=enterprise.saml_enabled,
-    ).match(key)
-    if match is not None and match.ambiguous:
-        misses.append(
-            NearMiss(
-                reason="ambiguous",
-                detail=(
-                    f"cloud accounts {', '.join(map(str, match.candidates))} all claim this "
-                    f"address; account {match.account.account_id} was chosen "
-                    "(identity attribute over verified e-mail, then the lowest ID)"
-                ),
-                cloud_account_id=match.account.account_id,
-            )
-        )
+    misses += _server_variants(state.persons, key, instances)
+    # The figure's own matcher: it knows every cloud account, also those that consume
+    # nothing and belong to no person, which can still make a match ambiguous.
+    misses += _ambiguity(engine.matcher(session, enterprise).match(key))
     return ExplainView(
         email=email,
         normalized=key,
@@ -93,6 +64,44 @@ def explain_email(
         near_misses=misses,
         notes=[ONLY_PRIMARIES],
     )
+
+
+def _server_variants(
+    persons: list[Person], key: str, instances: dict[int, ServerInstance]
+) -> list[NearMiss]:
+    loose = loose_form(key)
+    return [
+        NearMiss(
+            reason="tag_or_dot_variant",
+            detail=(
+                f"GHES account {ref.hostname}:{ref.user_id} has {ref.email}, which differs "
+                "only by a +tag or dots; such addresses are different people"
+            ),
+            address=ref.email,
+        )
+        for person in persons
+        for account in person.server_accounts
+        if account.email_key is not None
+        and account.email_key != key
+        and loose_form(account.email_key) == loose
+        for ref in [server_account_ref(account, instances.get(account.instance))]
+    ]
+
+
+def _ambiguity(match: Match | None) -> list[NearMiss]:
+    if match is None or not match.ambiguous:
+        return []
+    return [
+        NearMiss(
+            reason="ambiguous",
+            detail=(
+                f"cloud accounts {', '.join(map(str, match.candidates))} all claim this "
+                f"address; account {match.account.account_id} was chosen "
+                "(identity attribute over verified e-mail, then the lowest ID)"
+            ),
+            cloud_account_id=match.account.account_id,
+        )
+    ]
 
 
 def _cloud_accounts_carrying(
