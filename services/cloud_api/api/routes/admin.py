@@ -3,8 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from services.cloud_api.api.deps import OperatorDep, StateDep
-from services.cloud_api.domain.access.credentials import issue_owner_token
-from services.cloud_api.domain.tenants.enterprises import create_enterprise, update_enterprise
+from services.cloud_api.domain.tenants import enterprises
 from services.cloud_api.schemas import (
     EnterpriseCreate,
     EnterpriseCreated,
@@ -18,11 +17,11 @@ router = APIRouter(tags=["operator"], responses=error_responses())
 
 
 @router.post("/admin/enterprises", status_code=status.HTTP_201_CREATED)
-def create_enterprise_route(
+def create_enterprise(
     body: EnterpriseCreate, state: StateDep, _operator: OperatorDep
 ) -> EnterpriseCreated:
     with state.transaction() as session:
-        created = create_enterprise(
+        created = enterprises.create_enterprise(
             session,
             slug=body.slug,
             name=body.name,
@@ -39,12 +38,12 @@ def create_enterprise_route(
 
 
 @router.patch("/admin/enterprises/{enterprise}")
-def update_enterprise_route(
+def update_enterprise(
     enterprise: str, body: EnterpriseUpdate, state: StateDep, _operator: OperatorDep
 ) -> EnterpriseView:
     """Change purchased seats, the name, or whether the enterprise uses SAML/SCIM."""
     with state.transaction() as session:
-        updated = update_enterprise(
+        updated = enterprises.update_enterprise(
             session,
             enterprise,
             name=body.name,
@@ -60,9 +59,8 @@ def update_enterprise_route(
 
 
 @router.post("/admin/enterprises/{enterprise}/owner-tokens", status_code=status.HTTP_201_CREATED)
-def issue_owner_token_route(
-    enterprise: str, state: StateDep, _operator: OperatorDep
-) -> OwnerTokenIssued:
+def issue_owner_token(enterprise: str, state: StateDep, _operator: OperatorDep) -> OwnerTokenIssued:
     """A further owner token: to hand over, or when the only one was lost."""
     with state.transaction() as session:
-        return OwnerTokenIssued(slug=enterprise, owner_token=issue_owner_token(session, enterprise))
+        token = enterprises.issue_owner_token(session, enterprise)
+        return OwnerTokenIssued(slug=enterprise, owner_token=token)

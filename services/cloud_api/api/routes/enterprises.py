@@ -6,12 +6,12 @@ from fastapi import APIRouter, Response, status
 
 from services.cloud_api.api.deps import OwnerDep, StateDep
 from services.cloud_api.db.models import ServerInstance
+from services.cloud_api.domain.access import credentials
 from services.cloud_api.domain.access.auth import require_enterprise
-from services.cloud_api.domain.access.credentials import revoke_token, rotate_instance_token
-from services.cloud_api.domain.accounts.importing import replace_accounts
+from services.cloud_api.domain.accounts import importing
 from services.cloud_api.domain.accounts.input import AccountsImport
+from services.cloud_api.domain.tenants import instances
 from services.cloud_api.domain.tenants.enterprises import get_enterprise
-from services.cloud_api.domain.tenants.instances import connect_instance, disconnect_instance
 from services.cloud_api.schemas import (
     AccountsImported,
     InstanceConnect,
@@ -24,13 +24,13 @@ router = APIRouter(tags=["enterprise"], responses=error_responses())
 
 
 @router.put("/enterprises/{enterprise}/accounts")
-def replace_accounts_route(
+def replace_accounts(
     enterprise: str, body: AccountsImport, owner: OwnerDep, state: StateDep
 ) -> AccountsImported:
     require_enterprise(owner, enterprise)
     with state.transaction() as session:
         target = get_enterprise(session, owner.enterprise_id)
-        result = replace_accounts(session, target, body.accounts)
+        result = importing.replace_accounts(session, target, body.accounts)
         session.flush()
         session.refresh(target)
         figures = state.cache.compute_figures(session, target, keep=False)
@@ -43,12 +43,12 @@ def replace_accounts_route(
 
 
 @router.post("/enterprises/{enterprise}/server-instances", status_code=status.HTTP_201_CREATED)
-def connect_instance_route(
+def connect_instance(
     enterprise: str, body: InstanceConnect, owner: OwnerDep, state: StateDep
 ) -> InstanceConnected:
     require_enterprise(owner, enterprise)
     with state.transaction() as session:
-        created = connect_instance(
+        created = instances.connect_instance(
             session,
             get_enterprise(session, owner.enterprise_id),
             hostname=body.hostname,
@@ -63,12 +63,14 @@ def connect_instance_route(
     "/enterprises/{enterprise}/server-instances/{server_id}",
     status_code=status.HTTP_204_NO_CONTENT,
 )
-def disconnect_instance_route(
+def disconnect_instance(
     enterprise: str, server_id: str, owner: OwnerDep, state: StateDep
 ) -> Response:
     require_enterprise(owner, enterprise)
     with state.transaction() as session:
-        disconnect_instance(session, get_enterprise(session, owner.enterprise_id), server_id)
+        instances.disconnect_instance(
+            session, get_enterprise(session, owner.enterprise_id), server_id
+        )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -76,24 +78,22 @@ def disconnect_instance_route(
     "/enterprises/{enterprise}/server-instances/{server_id}/token",
     status_code=status.HTTP_201_CREATED,
 )
-def rotate_instance_token_route(
+def rotate_instance_token(
     enterprise: str, server_id: str, owner: OwnerDep, state: StateDep
 ) -> InstanceConnected:
     """Revoke the instance's token and issue a new one."""
     require_enterprise(owner, enterprise)
     with state.transaction() as session:
-        instance, token = rotate_instance_token(session, owner.enterprise_id, server_id)
+        instance, token = instances.rotate_instance_token(session, owner.enterprise_id, server_id)
         return instance_connected(instance, token)
 
 
 @router.post("/enterprises/{enterprise}/tokens/revoke", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token_route(
-    enterprise: str, body: TokenRevoke, owner: OwnerDep, state: StateDep
-) -> Response:
+def revoke_token(enterprise: str, body: TokenRevoke, owner: OwnerDep, state: StateDep) -> Response:
     """Revoke an owner or instance token of this enterprise (the caller's own included)."""
     require_enterprise(owner, enterprise)
     with state.transaction() as session:
-        revoke_token(session, owner.enterprise_id, body.token)
+        credentials.revoke_token(session, owner.enterprise_id, body.token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -61,7 +61,8 @@ def download_consumed_licenses_csv(
     """The license report, one row per person; formula-like cells are neutralized."""
     require_enterprise(owner, enterprise)
     with state.sessions() as session:
-        # Built inside one session so the rows are one consistent state, then streamed.
+        # Every row is built inside one session, so that they show one consistent state,
+        # and only then sent in 64 KiB pieces: the whole file is held in memory meanwhile.
         lines = list(
             csv_lines(all_consumed_license_users(session, state.cache, owner.enterprise_id))
         )

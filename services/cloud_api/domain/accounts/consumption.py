@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from services.cloud_api.domain.accounts.input import CloudAccountInput
+from services.cloud_api.domain.accounts.input import CloudAccountInput, OrgRole
 
-CONSUMING_ORG_ROLES = frozenset({"member", "owner"})
+CONSUMING_ORG_ROLES: frozenset[OrgRole] = frozenset({"member", "owner"})
+BILLING_MANAGER: OrgRole = "billing_manager"  # sees the bills, consumes no license
 CONSUMING_REPO_VISIBILITIES = frozenset({"private", "internal"})
 
 

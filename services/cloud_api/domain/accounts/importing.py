@@ -17,8 +17,6 @@ from shared import InvalidEmailError, normalize_email
 
 VERIFIED = "verified_email"
 UNVERIFIED = "unverified_email"
-# Linked identity attributes (SPEC section 2, rule 2), in the order explanations name them.
-IDENTITY_ATTRIBUTES = ("saml_name_id", "scim_username", "scim_email", "name_claim", "email_claim")
 
 
 @dataclass(frozen=True, slots=True)

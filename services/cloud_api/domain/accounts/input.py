@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 Text = Annotated[str, Field(max_length=255)]
+OrgRole = Literal["member", "owner", "billing_manager"]
 
 
 class _Input(BaseModel):
@@ -28,7 +29,7 @@ class SamlIdentity(_Input):
 
 class OrgMembership(_Input):
     org: Annotated[str, Field(min_length=1, max_length=100)]
-    role: Literal["member", "owner", "billing_manager"]
+    role: OrgRole
 
 
 class CollaboratorRepo(_Input):

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import CloudAccount, ServerInstance
+from services.cloud_api.domain.accounts.consumption import BILLING_MANAGER, CONSUMING_ORG_ROLES
+from services.cloud_api.domain.accounts.input import OrgRole
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.licensing.rules import Person
 from services.cloud_api.domain.tenants.enterprises import get_enterprise
@@ -25,7 +27,11 @@ from services.cloud_api.github_schemas import (
 from services.common.clock import isoformat_z
 
 PROFILE_URL = "https://github.com/{login}"
-ORG_ROLES = {"member": "Member", "owner": "Owner", "billing_manager": "Billing manager"}
+ORG_ROLES: dict[OrgRole, str] = {
+    "member": "Member",
+    "owner": "Owner",
+    BILLING_MANAGER: "Billing manager",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +143,11 @@ def enterprise_roles(cloud: dict[str, Any]) -> list[str]:
     memberships = cloud.get("org_memberships", [])
     if cloud.get("enterprise_owner"):
         roles.append("Owner")
-    if any(m["role"] in ("member", "owner") for m in memberships):
+    if any(m["role"] in CONSUMING_ORG_ROLES for m in memberships):
         roles.append("Member")
     if cloud.get("outside_collaborator_repos"):
         roles.append("Outside collaborator")
-    if any(m["role"] == "billing_manager" for m in memberships):
+    if any(m["role"] == BILLING_MANAGER for m in memberships):
         roles.append("Billing manager")
     return roles
 

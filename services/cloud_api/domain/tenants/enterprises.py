@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.cloud_api.db.models import Credential, Enterprise
-from services.cloud_api.domain.access.tokens import OWNER_PREFIX, new_token
+from services.cloud_api.db.models import Enterprise
+from services.cloud_api.domain.access.credentials import issue_credential
 from services.cloud_api.domain.errors import ConflictError, NotFoundError
 from services.common.clock import utcnow
 
@@ -34,12 +34,21 @@ def create_enterprise(
     )
     session.add(enterprise)
     session.flush()
-    token, token_hash = new_token(OWNER_PREFIX)
-    session.add(
-        Credential(token_hash=token_hash, kind="owner", enterprise_id=enterprise.id, created_at=now)
-    )
+    token = issue_credential(session, "owner", enterprise.id)
     session.flush()
     return NewEnterprise(enterprise, token)
+
+
+def enterprise_by_slug(session: Session, slug: str) -> Enterprise:
+    enterprise = session.scalar(select(Enterprise).where(Enterprise.slug == slug))
+    if enterprise is None:
+        raise NotFoundError(f"enterprise {slug!r} not found")
+    return enterprise
+
+
+def issue_owner_token(session: Session, slug: str) -> str:
+    """A further owner token (to hand over, or to recover from a lost one)."""
+    return issue_credential(session, "owner", enterprise_by_slug(session, slug).id)
 
 
 def get_enterprise(session: Session, enterprise_id: int) -> Enterprise:
@@ -68,9 +77,7 @@ def update_enterprise(
     seats_purchased: int | None = None,
     saml_enabled: bool | None = None,
 ) -> Enterprise:
-    enterprise = session.scalar(select(Enterprise).where(Enterprise.slug == slug))
-    if enterprise is None:
-        raise NotFoundError(f"enterprise {slug!r} not found")
+    enterprise = enterprise_by_slug(session, slug)
     if name is not None:
         enterprise.name = name
     if seats_purchased is not None:

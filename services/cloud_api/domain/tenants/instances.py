@@ -8,7 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.cloud_api.db.models import Credential, Enterprise, ServerInstance, ServerUser
-from services.cloud_api.domain.access.tokens import INSTANCE_PREFIX, new_token
+from services.cloud_api.domain.access.credentials import issue_credential, revoke_instance_tokens
 from services.cloud_api.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from services.cloud_api.domain.tenants.enterprises import touch
 from services.common.clock import utcnow
@@ -58,16 +58,7 @@ def connect_instance(
     session.flush()
     if upload_only:
         return NewInstance(instance, None)
-    token, token_hash = new_token(INSTANCE_PREFIX)
-    session.add(
-        Credential(
-            token_hash=token_hash,
-            kind="instance",
-            enterprise_id=enterprise.id,
-            server_instance_id=instance.id,
-            created_at=now,
-        )
-    )
+    token = issue_credential(session, "instance", enterprise.id, instance.id)
     session.flush()
     return NewInstance(instance, token)
 
@@ -78,6 +69,19 @@ def find_instance(session: Session, enterprise_id: int, server_id: str) -> Serve
             ServerInstance.enterprise_id == enterprise_id, ServerInstance.server_id == server_id
         )
     )
+
+
+def rotate_instance_token(
+    session: Session, enterprise_id: int, server_id: str
+) -> tuple[ServerInstance, str]:
+    """Revoke the instance's tokens and issue a new one (the agent is then reconfigured)."""
+    instance = find_instance(session, enterprise_id, server_id)
+    if instance is None:
+        raise NotFoundError(f"server instance {server_id} not found")
+    if instance.upload_only:
+        raise InvalidInputError("an upload-only instance has no token", code="upload_only")
+    revoke_instance_tokens(session, instance.id)
+    return instance, issue_credential(session, "instance", enterprise_id, instance.id)
 
 
 def disconnect_instance(session: Session, enterprise: Enterprise, server_id: str) -> None:
