@@ -44,7 +44,7 @@ class Receipt:
 
 def apply_report(
     sessions: sessionmaker[Session],
-    cache: LicenseEngine,
+    engine: LicenseEngine,
     *,
     instance_pk: int,
     report: ParsedReport,
@@ -58,7 +58,7 @@ def apply_report(
                 return duplicate
             _check_identity_and_order(session, instance, report)
             receipt, state, accounts, accounts_keys = _replace_current_report(
-                session, cache, instance, report, source
+                session, engine, instance, report, source
             )
     except IntegrityError:
         # Another instance's concurrent report took this report_id, or another token bound
@@ -68,8 +68,8 @@ def apply_report(
             "just taken by a concurrent request",
             code="report_id_conflict",
         ) from None
-    cache.remember(accounts, accounts_keys)
-    cache.store_figures(state)
+    engine.remember(accounts, accounts_keys)
+    engine.store_figures(state)
     return receipt
 
 
@@ -142,13 +142,28 @@ def _check_identity_and_order(
 
 def _replace_current_report(
     session: Session,
-    cache: LicenseEngine,
+    engine: LicenseEngine,
     instance: ServerInstance,
     report: ParsedReport,
     source: Source,
 ) -> tuple[Receipt, FigureState, InstanceAccounts, InstanceKeys]:
+    row = _store_report(session, instance, report, source)
+    keys = bulk_insert_users(session.connection(), row.id, report)
+    _point_instance_at(session, instance, row, source)
+    accounts = InstanceAccounts(row.report_id, report.user_ids, keys, report.emails)
+    accounts_keys = accounts.keys()
+    state = _figure_after(session, engine, instance, accounts_keys)
+    row.consumed_after = state.figures.consumed
+    receipt = Receipt(
+        row.report_id, row.server_id, row.sequence, row.user_count, "applied", row.consumed_after
+    )
+    return receipt, state, accounts, accounts_keys
+
+
+def _store_report(
+    session: Session, instance: ServerInstance, report: ParsedReport, source: Source
+) -> Report:
     header = report.header
-    now = utcnow()
     row = Report(
         report_id=str(header.report_id),
         enterprise_id=instance.enterprise_id,
@@ -160,7 +175,7 @@ def _replace_current_report(
         source=source,
         ghes_version=header.ghes_version,
         generated_at=header.generated_at,
-        received_at=now,
+        received_at=utcnow(),
         user_count=report.user_count,
         suspended_excluded=header.excluded.suspended,
         license_seats=header.license.seats if header.license else None,
@@ -168,32 +183,36 @@ def _replace_current_report(
     )
     session.add(row)
     session.flush()
-    keys = bulk_insert_users(session.connection(), row.id, report)
+    return row
+
+
+def _point_instance_at(
+    session: Session, instance: ServerInstance, row: Report, source: Source
+) -> None:
+    """The new report becomes the instance's current one; the old one's users go."""
     if instance.current_report_pk is not None:
         session.execute(
             delete(ServerUser).where(ServerUser.report_pk == instance.current_report_pk)
         )
     instance.current_report_pk = row.id
-    instance.current_sequence = header.sequence
+    instance.current_sequence = row.sequence
     instance.current_source = source
-    instance.hostname = header.hostname
-    instance.last_sync_at = now
+    instance.hostname = row.hostname
+    instance.last_sync_at = row.received_at
     instance.last_sync_status = "success"
     instance.last_sync_error = ""
+
+
+def _figure_after(
+    session: Session, engine: LicenseEngine, instance: ServerInstance, pending: InstanceKeys
+) -> FigureState:
     enterprise = session.get_one(Enterprise, instance.enterprise_id)
     touch(enterprise)
     session.flush()
     # Holding the enterprise's row lock now: reload it, so that the figure below is
     # computed against the accounts and versions of everything committed before us.
     session.refresh(enterprise)
-    accounts = InstanceAccounts(row.report_id, report.user_ids, keys, report.emails)
-    accounts_keys = accounts.keys()
-    state = cache.compute_figures(session, enterprise, keep=True, pending=accounts_keys)
-    row.consumed_after = state.figures.consumed
-    receipt = Receipt(
-        row.report_id, row.server_id, row.sequence, row.user_count, "applied", row.consumed_after
-    )
-    return receipt, state, accounts, accounts_keys
+    return engine.compute_figures(session, enterprise, keep=True, pending=pending)
 
 
 # Rows per COPY chunk: PostgreSQL stores one chunk (in its own process, on another core)
