@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
 
-from services.common.observability import JsonFormatter, RequestIdFilter, request_id
+from services.cloud_api.domain.licensing.engine import LicenseEngine
+from services.cloud_api.metrics import FiguresCollector
+from services.common.observability import (
+    DatabaseCollector,
+    JsonFormatter,
+    RequestIdFilter,
+    request_id,
+)
+from services.ghes_agent.metrics import SyncCollector
 from tests.builders import auth, connect, new_enterprise, push, report
 
 
@@ -41,6 +57,48 @@ async def test_cloud_metrics_show_figures_reports_and_requests(cloud: httpx.Asyn
         (("method", "POST"), ("route", "/server-usage"), ("status", "201")),
     )
     assert values[request_key] == 1
+    assert values[("license_sync_cloud_ready", ())] == 1
+
+
+async def test_cloud_metrics_time_each_instance_s_connection_and_last_report(
+    cloud: httpx.AsyncClient,
+) -> None:
+    owner = await new_enterprise(cloud)
+    before = time.time()
+    token = await connect(cloud, owner)
+    await connect(cloud, owner, hostname="quiet.example.com")  # never reports
+    body = report()
+    assert (await push(cloud, token, body)).status_code == 201
+    after = time.time()
+    values = samples((await cloud.get("/metrics")).text)
+    synced = (("enterprise", "acme"), ("hostname", "ghes.example.com"))
+    synced += (("server_id", body["server_id"]),)
+    quiet = (("enterprise", "acme"), ("hostname", "quiet.example.com"), ("server_id", ""))
+    connected = "license_sync_cloud_instance_connected_timestamp_seconds"
+    last_report = "license_sync_cloud_instance_last_report_timestamp_seconds"
+    assert before - 1 <= values[(connected, synced)] <= values[(last_report, synced)] <= after + 1
+    assert before - 1 <= values[(connected, quiet)] <= after + 1
+    assert (last_report, quiet) not in values
+
+
+@pytest.mark.parametrize(
+    ("prefix", "make"),
+    [
+        ("license_sync_cloud", lambda sessions: FiguresCollector(sessions, LicenseEngine())),
+        ("license_sync_agent", SyncCollector),
+    ],
+)
+def test_metrics_say_not_ready_and_still_answer_without_the_database(
+    tmp_path: Path, prefix: str, make: Callable[[sessionmaker[Session]], DatabaseCollector]
+) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'no such directory' / 'db.sqlite'}")
+    registry = CollectorRegistry()
+    registry.register(make(sessionmaker(engine)))
+    try:
+        values = samples(generate_latest(registry).decode())
+    finally:
+        engine.dispose()
+    assert values == {(f"{prefix}_ready", ()): 0}
 
 
 async def test_readiness_follows_the_database(cloud: httpx.AsyncClient, cloud_app: FastAPI) -> None:

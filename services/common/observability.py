@@ -7,13 +7,20 @@ import json
 import logging
 import time
 import uuid
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -133,3 +140,32 @@ def database_ready(engine: Engine) -> bool:
     except Exception:  # any failure means not ready; the probe says so, nothing more
         return False
     return True
+
+
+class DatabaseCollector(Collector):
+    """Metrics read from the database at scrape time, and ``<prefix>_ready``: 1 when the
+    database answered (what /readyz checks), 0 when it did not. Without the database the
+    scrape still succeeds with that 0 alone, so an alert can tell "database gone" from
+    "process gone" (a failed scrape), and the HTTP metrics stay visible."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    @abstractmethod
+    def read(self) -> Iterable[Metric]:
+        """The families, read in full before any is yielded."""
+
+    def collect(self) -> Iterator[Metric]:
+        ready = GaugeMetricFamily(
+            f"{self.prefix}_ready", "1 when the database answered this scrape, 0 when not"
+        )
+        try:
+            families = list(self.read())
+        except SQLAlchemyError as error:
+            log.warning("metrics: the database did not answer: %s", error)
+            ready.add_metric([], 0)
+            yield ready
+            return
+        ready.add_metric([], 1)
+        yield ready
+        yield from families

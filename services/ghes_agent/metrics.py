@@ -6,21 +6,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.clock import as_utc
+from services.common.observability import DatabaseCollector
 from services.ghes_agent.db.models import OutboxReport, SyncRun
 
 PREFIX = "license_sync_agent"
 
 
-class SyncCollector(Collector):
+class SyncCollector(DatabaseCollector):
     def __init__(self, sessions: sessionmaker[Session]) -> None:
+        super().__init__(PREFIX)
         self.sessions = sessions
 
-    def collect(self) -> Iterator[Metric]:
+    def read(self) -> Iterator[Metric]:
         syncs = CounterMetricFamily(
             f"{PREFIX}_syncs",
             "Sync runs finished, by trigger and outcome",
@@ -28,6 +29,9 @@ class SyncCollector(Collector):
         )
         last_success = GaugeMetricFamily(
             f"{PREFIX}_last_success_timestamp_seconds", "When the last sync succeeded"
+        )
+        last_failure = GaugeMetricFamily(
+            f"{PREFIX}_last_failure_timestamp_seconds", "When the last sync failed"
         )
         pending = GaugeMetricFamily(
             f"{PREFIX}_pending_reports", "Reports kept for delivery, not yet delivered"
@@ -41,11 +45,12 @@ class SyncCollector(Collector):
             )
             for trigger, status, count in rows:
                 syncs.add_metric([trigger, status], count)
-            success = session.scalar(
-                select(func.max(SyncRun.finished_at)).where(SyncRun.status == "succeeded")
-            )
-            if success is not None:
-                last_success.add_metric([], as_utc(success).timestamp())
+            for status, family in (("succeeded", last_success), ("failed", last_failure)):
+                finished = session.scalar(
+                    select(func.max(SyncRun.finished_at)).where(SyncRun.status == status)
+                )
+                if finished is not None:
+                    family.add_metric([], as_utc(finished).timestamp())
             waiting = session.scalar(
                 select(func.count())
                 .select_from(OutboxReport)
@@ -59,5 +64,6 @@ class SyncCollector(Collector):
                 size.add_metric([], latest)
         yield syncs
         yield last_success
+        yield last_failure
         yield pending
         yield size
