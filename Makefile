@@ -22,7 +22,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# scripts.promtool puts Debian's promtool in .venv/bin when none is found (deploy/ tests).
 test: lint
+	$(BIN)/python -m scripts.promtool
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
