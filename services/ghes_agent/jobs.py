@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.clock import as_utc, utcnow
 from services.ghes_agent.db.models import AgentState, SyncRun
-from services.ghes_agent.domain.delivery import next_due
+from services.ghes_agent.domain.outbox import next_due
 from services.ghes_agent.domain.runs import start_run
 from services.ghes_agent.domain.schedule import cron_trigger, latest_slot
 from services.ghes_agent.domain.sync import SyncContext, execute_retry, execute_run
@@ -39,14 +39,14 @@ class SyncRunner:
         self.on_run_finished: Callable[[], None] | None = None
 
     async def trigger(self, trigger: str) -> tuple[SyncRun, bool]:
-        run, created = await asyncio.to_thread(start_run, self.ctx.sessions, trigger)
+        run, created = await asyncio.to_thread(start_run, self.ctx.delivery.sessions, trigger)
         if created:
             self._spawn(execute_run(self.ctx, run.id))
         return run, created
 
     async def retry(self, report_id: str) -> tuple[SyncRun, asyncio.Task[None] | None]:
         """A retry run for a kept report; no new run while another is active."""
-        run, created = await asyncio.to_thread(start_run, self.ctx.sessions, "retry")
+        run, created = await asyncio.to_thread(start_run, self.ctx.delivery.sessions, "retry")
         task = self._spawn(execute_retry(self.ctx, run.id, report_id)) if created else None
         return run, task
 
@@ -100,7 +100,7 @@ class DeliveryWorker:
 
     async def _step(self) -> float:
         """Send the newest pending report if due; return how long to sleep."""
-        due = await asyncio.to_thread(next_due, self.runner.ctx.sessions)
+        due = await asyncio.to_thread(next_due, self.runner.ctx.delivery.sessions)
         if due is None:
             return self.IDLE_CHECK_SECONDS
         report_id, when = due

@@ -22,7 +22,7 @@ from services.ghes_agent.api.routes import router
 from services.ghes_agent.clients.cloud import CloudClient
 from services.ghes_agent.clients.ghes import GhesClient
 from services.ghes_agent.db.migrate import migrate
-from services.ghes_agent.domain.delivery import RetryPolicy
+from services.ghes_agent.domain.delivery import Delivery, RetryPolicy
 from services.ghes_agent.domain.keys import load_or_create_admin_token, load_or_create_key
 from services.ghes_agent.domain.runs import abandon_interrupted_runs, ensure_identity
 from services.ghes_agent.domain.schedule import default_cron
@@ -65,17 +65,20 @@ def create_app(
         abandon_interrupted_runs(sessions)
         signing_key = load_or_create_key(settings.data_dir)
         public_key = public_key_text(signing_key)
-        ctx = SyncContext(
+        delivery = Delivery(
             sessions=sessions,
-            hostname=settings.hostname,
-            public_key=public_key,
-            collect=users_source(settings, ghes_transport),
             cloud_client=cloud_client_factory(settings, cloud_transport),
+            public_key=public_key,
             retry=RetryPolicy(
                 base_seconds=settings.retry_base_seconds,
                 cap_seconds=settings.retry_cap_seconds,
                 give_up=timedelta(days=settings.retry_give_up_days),
             ),
+        )
+        ctx = SyncContext(
+            collect=users_source(settings, ghes_transport),
+            hostname=settings.hostname,
+            delivery=delivery,
         )
         runner = SyncRunner(ctx)
         worker = DeliveryWorker(runner)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.common.clock import as_utc
 from services.common.observability import DatabaseCollector
 from services.ghes_agent.db.models import OutboxReport, SyncRun
+from services.ghes_agent.domain.outbox import ReportState
 
 PREFIX = "license_sync_agent"
 
@@ -54,7 +55,7 @@ class SyncCollector(DatabaseCollector):
             waiting = session.scalar(
                 select(func.count())
                 .select_from(OutboxReport)
-                .where(OutboxReport.state == "pending")
+                .where(OutboxReport.state == ReportState.PENDING)
             )
             pending.add_metric([], int(waiting or 0))
             latest = session.scalar(

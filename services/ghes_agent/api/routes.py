@@ -8,8 +8,9 @@ from services.common.observability import database_ready
 from services.ghes_agent.api.deps import AdminDep, StateDep
 from services.ghes_agent.api.schemas import HealthView, InstanceView, RunList, RunView, StatusView
 from services.ghes_agent.domain.export import export_report
-from services.ghes_agent.domain.runs import get_run, list_runs, sync_status
+from services.ghes_agent.domain.runs import get_run, list_runs
 from services.ghes_agent.domain.sources import SourceError
+from services.ghes_agent.domain.status import sync_status
 from services.ghes_agent.domain.users_csv import UsersFileError
 from shared.errors import error_responses
 

@@ -62,7 +62,8 @@ class OutboxReport(Base):
     user_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16), index=True)
-    """pending, delivered, superseded, refused, or exported (written to a file)."""
+    """A ``ReportState`` (domain/outbox.py): pending, delivered, refused, expired,
+    superseded, or exported (written to a file)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(2000))
     delivered_at: Mapped[datetime | None]

@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import email.utils
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.clock import as_utc, utcnow
-from services.ghes_agent.clients.cloud import CloudError
+from services.ghes_agent.clients.cloud import CloudClient, CloudError
 from services.ghes_agent.db.models import OutboxReport, SyncRun
-
-if TYPE_CHECKING:
-    from services.ghes_agent.domain.sync import SyncContext
-
-LEASE = timedelta(minutes=10)
+from services.ghes_agent.domain import outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,81 +67,47 @@ class DeliveryError(Exception):
         self.retry_at = retry_at
 
 
-async def deliver(ctx: SyncContext, run_id: str, report_id: str) -> dict[str, Any]:
-    with ctx.sessions() as session:
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What sending a kept report needs."""
+
+    sessions: sessionmaker[Session]
+    cloud_client: Callable[[], CloudClient]
+    public_key: str
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+async def deliver(delivery: Delivery, run_id: str, report_id: str) -> dict[str, Any]:
+    """Send a kept report once. On failure the outbox says what happens to it next (sent
+    again when due, refused, or given up) and the DeliveryError says the same to the run."""
+    sessions = delivery.sessions
+    with sessions() as session:
         report = session.get_one(OutboxReport, report_id)
         body, attempts, created_at = report.body_gzip, report.attempts + 1, report.created_at
-    _count_attempt(ctx.sessions, run_id, report_id)
+    _count_attempt(sessions, run_id, report_id)
     try:
-        async with ctx.cloud_client() as client:
-            receipt = await client.push_report(body, public_key=ctx.public_key)
+        async with delivery.cloud_client() as client:
+            receipt = await client.push_report(body, public_key=delivery.public_key)
     except CloudError as error:
-        raise _after_failure(ctx, report_id, error, attempts, as_utc(created_at)) from None
-    _delivered(ctx.sessions, report_id)
+        raise _after_failure(delivery, report_id, error, attempts, as_utc(created_at)) from None
+    outbox.mark_delivered(sessions, report_id)
     return receipt
 
 
 def _after_failure(
-    ctx: SyncContext, report_id: str, error: CloudError, attempts: int, created_at: datetime
+    delivery: Delivery, report_id: str, error: CloudError, attempts: int, created_at: datetime
 ) -> DeliveryError:
-    now = utcnow()
-    message = str(error)[:1900]
+    now, sessions, policy = utcnow(), delivery.sessions, delivery.retry
+    reason = str(error)[:1900]
     if not error.retryable:
-        _set(ctx.sessions, report_id, state="refused", last_error=message, lease_until=None)
+        outbox.mark_refused(sessions, report_id, reason)
         return DeliveryError(error, None, "; the cloud refused it, so it is not sent again")
-    retry_at = now + timedelta(seconds=ctx.retry.delay(attempts, error.retry_after, now))
-    if retry_at - created_at > ctx.retry.give_up:
-        _set(ctx.sessions, report_id, state="expired", last_error=message, lease_until=None)
+    retry_at = now + timedelta(seconds=policy.delay(attempts, error.retry_after, now))
+    if retry_at - created_at > policy.give_up:
+        outbox.mark_expired(sessions, report_id, reason)
         return DeliveryError(error, None, "; undelivered for too long, given up")
-    _set(
-        ctx.sessions,
-        report_id,
-        state="pending",
-        last_error=message,
-        next_attempt_at=retry_at,
-        lease_until=None,
-    )
+    outbox.reschedule(sessions, report_id, reason, retry_at)
     return DeliveryError(error, retry_at, f"; will retry at {retry_at.isoformat()}")
-
-
-def next_due(sessions: sessionmaker[Session]) -> tuple[str, datetime] | None:
-    """The newest pending report and when it is due. Older pending ones are superseded."""
-    with sessions() as session:
-        row = session.execute(
-            select(OutboxReport.report_id, OutboxReport.next_attempt_at, OutboxReport.created_at)
-            .where(OutboxReport.state == "pending")
-            .order_by(OutboxReport.sequence.desc())
-            .limit(1)
-        ).first()
-    if row is None:
-        return None
-    report_id, next_attempt_at, created_at = row
-    return report_id, as_utc(next_attempt_at or created_at)
-
-
-def claim(sessions: sessionmaker[Session], report_id: str) -> bool:
-    """Take the report for sending, unless another process holds it."""
-    now = utcnow()
-    with sessions.begin() as session:
-        claimed = session.execute(
-            update(OutboxReport)
-            .where(
-                OutboxReport.report_id == report_id,
-                OutboxReport.state == "pending",
-                or_(OutboxReport.lease_until.is_(None), OutboxReport.lease_until < now),
-            )
-            .values(lease_until=now + LEASE)
-        )
-        return bool(claimed.rowcount)  # type: ignore[attr-defined]
-
-
-def supersede_older(session: Session, sequence: int) -> None:
-    """A newer report makes older undelivered ones pointless: the cloud keeps the newest."""
-    session.execute(
-        update(OutboxReport)
-        .where(OutboxReport.state == "pending", OutboxReport.sequence < sequence)
-        .values(state="superseded", lease_until=None)
-    )
 
 
 def _count_attempt(sessions: sessionmaker[Session], run_id: str, report_id: str) -> None:
@@ -157,22 +120,3 @@ def _count_attempt(sessions: sessionmaker[Session], run_id: str, report_id: str)
             .where(OutboxReport.report_id == report_id)
             .values(attempts=OutboxReport.attempts + 1)
         )
-
-
-def _set(sessions: sessionmaker[Session], report_id: str, **values: Any) -> None:
-    with sessions.begin() as session:
-        session.execute(
-            update(OutboxReport).where(OutboxReport.report_id == report_id).values(**values)
-        )
-
-
-def _delivered(sessions: sessionmaker[Session], report_id: str) -> None:
-    with sessions.begin() as session:
-        delivered = session.get_one(OutboxReport, report_id)
-        delivered.state, delivered.delivered_at = "delivered", utcnow()
-        delivered.last_error, delivered.lease_until = None, None
-        supersede_older(session, delivered.sequence)
-
-
-def supersede(sessions: sessionmaker[Session], report_id: str) -> None:
-    _set(sessions, report_id, state="superseded", lease_until=None)

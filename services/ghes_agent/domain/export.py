@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.ghes_agent.domain.outbox import ReportState, store_new_report
 from services.ghes_agent.domain.sources import InstanceFacts
-from services.ghes_agent.domain.sync import store_new_report
 from shared import sign_report
 
 
@@ -29,7 +29,9 @@ def export_report(
     *,
     hostname: str,
 ) -> ExportResult:
-    document = store_new_report(sessions, facts, hostname=hostname, run_id=None, state="exported")
+    document = store_new_report(
+        sessions, facts, hostname=hostname, run_id=None, state=ReportState.EXPORTED
+    )
     day = str(document["generated_at"])[:10]
     return ExportResult(
         filename=f"{hostname}-license-usage-{day}.json",

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.clock import utcnow
-from services.ghes_agent.db.models import AgentState, OutboxReport, SyncRun
+from services.ghes_agent.db.models import AgentState, SyncRun
 
 ACTIVE_STATUSES = ("queued", "running")
 
@@ -87,53 +85,3 @@ def abandon_interrupted_runs(sessions: sessionmaker[Session]) -> int:
             .values(status="failed", finished_at=utcnow(), error="the agent stopped during the run")
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class SyncStatus:
-    last_success: datetime | None
-    last_attempt: datetime | None
-    last_error: str | None
-    last_run_status: str | None
-    pending_reports: int
-    next_retry_at: datetime | None
-    undelivered_error: str | None
-    """Why the newest kept report has not been delivered yet (or was refused)."""
-
-
-def sync_status(sessions: sessionmaker[Session]) -> SyncStatus:
-    with sessions() as session:
-        last_success = session.scalar(
-            select(func.max(SyncRun.finished_at)).where(SyncRun.status == "succeeded")
-        )
-        latest = session.scalar(
-            select(SyncRun)
-            .where(SyncRun.started_at.is_not(None))
-            .order_by(SyncRun.started_at.desc())
-            .limit(1)
-        )
-        pending = session.scalar(
-            select(func.count()).select_from(OutboxReport).where(OutboxReport.state == "pending")
-        )
-        next_retry = session.scalar(
-            select(func.min(OutboxReport.next_attempt_at)).where(OutboxReport.state == "pending")
-        )
-        newest = session.scalar(
-            select(OutboxReport)
-            .where(OutboxReport.state != "exported")
-            .order_by(OutboxReport.sequence.desc())
-            .limit(1)
-        )
-    return SyncStatus(
-        last_success=last_success,
-        last_attempt=latest.started_at if latest else None,
-        last_error=latest.error if latest and latest.status == "failed" else None,
-        last_run_status=latest.status if latest else None,
-        pending_reports=int(pending or 0),
-        next_retry_at=next_retry,
-        undelivered_error=(
-            newest.last_error
-            if newest is not None and newest.state in ("pending", "refused", "expired")
-            else None
-        ),
-    )

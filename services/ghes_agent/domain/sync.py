@@ -1,31 +1,18 @@
-"""One sync run: read users, generate and keep a report, deliver it.
-
-The report is written to the outbox, with the sequence it consumes, before the first byte
-goes out: a crash or a failed delivery never loses a generated report nor reuses a sequence.
-"""
+"""One sync run: read users, generate and keep a report (``outbox``), deliver it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.clock import utcnow
-from services.ghes_agent.clients.cloud import CloudClient
 from services.ghes_agent.db.models import OutboxReport
-from services.ghes_agent.domain.delivery import (
-    DeliveryError,
-    RetryPolicy,
-    claim,
-    deliver,
-    supersede,
-    supersede_older,
-)
-from services.ghes_agent.domain.report_builder import build_report, compress
+from services.ghes_agent.domain.delivery import Delivery, DeliveryError, deliver
+from services.ghes_agent.domain.outbox import ReportState, claim, store_new_report, supersede
 from services.ghes_agent.domain.runs import lock_state, update_run
 from services.ghes_agent.domain.sources import InstanceFacts, SourceError, UsersSource
 from services.ghes_agent.domain.users_csv import UsersFileError
@@ -39,29 +26,32 @@ class SyncConfigError(SourceError):
 
 @dataclass(frozen=True, slots=True)
 class SyncContext:
-    sessions: sessionmaker[Session]
-    hostname: str
-    public_key: str
     collect: UsersSource
-    cloud_client: Callable[[], CloudClient]
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    hostname: str
+    delivery: Delivery
 
 
 async def execute_run(ctx: SyncContext, run_id: str) -> None:
     """Carry a queued run to ``succeeded`` or ``failed``; never raises."""
-    update_run(ctx.sessions, run_id, status="running", started_at=utcnow())
+    update_run(ctx.delivery.sessions, run_id, status="running", started_at=utcnow())
     try:
         facts = await ctx.collect()
         receipt = await _generate_and_deliver(ctx, run_id, facts)
     except (UsersFileError, DeliveryError, SourceError) as error:
         log.warning("sync run %s failed: %s", run_id, error)
-        update_run(ctx.sessions, run_id, status="failed", finished_at=utcnow(), error=str(error))
+        update_run(
+            ctx.delivery.sessions, run_id, status="failed", finished_at=utcnow(), error=str(error)
+        )
     except Exception as error:
         log.exception("sync run %s failed unexpectedly", run_id)
         message = f"unexpected {type(error).__name__}: {error}"[:2000]
-        update_run(ctx.sessions, run_id, status="failed", finished_at=utcnow(), error=message)
+        update_run(
+            ctx.delivery.sessions, run_id, status="failed", finished_at=utcnow(), error=message
+        )
     else:
-        update_run(ctx.sessions, run_id, status="succeeded", finished_at=utcnow(), receipt=receipt)
+        update_run(
+            ctx.delivery.sessions, run_id, status="succeeded", finished_at=utcnow(), receipt=receipt
+        )
 
 
 async def _generate_and_deliver(
@@ -69,7 +59,7 @@ async def _generate_and_deliver(
 ) -> dict[str, Any]:
     report_id = await asyncio.to_thread(generate_report, ctx, run_id, facts)
     try:
-        return await deliver(ctx, run_id, report_id)
+        return await deliver(ctx.delivery, run_id, report_id)
     except DeliveryError as failure:
         cloud_sequence = failure.cloud.current_sequence
         if failure.cloud.error != "sequence_conflict" or cloud_sequence is None:
@@ -77,18 +67,22 @@ async def _generate_and_deliver(
         # The cloud holds a newer sequence than ours (this agent was restored from a backup):
         # continue above it with a fresh report of the same users.
         log.warning("cloud is at sequence %s; continuing above it", cloud_sequence)
-        _continue_above(ctx.sessions, report_id, cloud_sequence)
+        _continue_above(ctx.delivery.sessions, report_id, cloud_sequence)
         report_id = await asyncio.to_thread(generate_report, ctx, run_id, facts)
-        return await deliver(ctx, run_id, report_id)
+        return await deliver(ctx.delivery, run_id, report_id)
 
 
 def generate_report(ctx: SyncContext, run_id: str, facts: InstanceFacts) -> str:
     snapshot = facts.snapshot
     document = store_new_report(
-        ctx.sessions, facts, hostname=ctx.hostname, run_id=run_id, state="pending"
+        ctx.delivery.sessions,
+        facts,
+        hostname=ctx.hostname,
+        run_id=run_id,
+        state=ReportState.PENDING,
     )
     update_run(
-        ctx.sessions,
+        ctx.delivery.sessions,
         run_id,
         report_id=document["report_id"],
         sequence=document["sequence"],
@@ -99,75 +93,42 @@ def generate_report(ctx: SyncContext, run_id: str, facts: InstanceFacts) -> str:
     return str(document["report_id"])
 
 
-def store_new_report(
-    sessions: sessionmaker[Session],
-    facts: InstanceFacts,
-    *,
-    hostname: str,
-    run_id: str | None,
-    state: str,
-) -> dict[str, Any]:
-    """Take the next sequence and keep the report, in one transaction."""
-    snapshot = facts.snapshot
-    with sessions.begin() as session:
-        agent = lock_state(session)
-        agent.last_sequence += 1
-        document = build_report(
-            snapshot,
-            server_id=agent.server_id,
-            hostname=hostname,
-            ghes_version=facts.ghes_version,
-            sequence=agent.last_sequence,
-            generated_at=utcnow(),
-            license_info=facts.license,
-        )
-        if state == "pending":
-            supersede_older(session, agent.last_sequence)
-        session.add(
-            OutboxReport(
-                report_id=document["report_id"],
-                sequence=document["sequence"],
-                run_id=run_id,
-                body_gzip=compress(document),
-                user_count=len(snapshot.users),
-                created_at=utcnow(),
-                state=state,
-                attempts=0,
-            )
-        )
-    return document
-
-
 async def execute_retry(ctx: SyncContext, run_id: str, report_id: str) -> None:
     """A retry run sends the kept report again (same report_id: the cloud applies it once)."""
-    update_run(ctx.sessions, run_id, status="running", started_at=utcnow())
-    if not await asyncio.to_thread(claim, ctx.sessions, report_id):
+    update_run(ctx.delivery.sessions, run_id, status="running", started_at=utcnow())
+    if not await asyncio.to_thread(claim, ctx.delivery.sessions, report_id):
         update_run(
-            ctx.sessions,
+            ctx.delivery.sessions,
             run_id,
             status="failed",
             finished_at=utcnow(),
             error="the report is no longer pending, or another agent process is sending it",
         )
         return
-    with ctx.sessions() as session:
+    with ctx.delivery.sessions() as session:
         report = session.get_one(OutboxReport, report_id)
         values = {
             "report_id": report_id,
             "sequence": report.sequence,
             "users_sent": report.user_count,
         }
-    update_run(ctx.sessions, run_id, **values)
+    update_run(ctx.delivery.sessions, run_id, **values)
     try:
-        receipt = await deliver(ctx, run_id, report_id)
+        receipt = await deliver(ctx.delivery, run_id, report_id)
     except DeliveryError as error:
-        update_run(ctx.sessions, run_id, status="failed", finished_at=utcnow(), error=str(error))
+        update_run(
+            ctx.delivery.sessions, run_id, status="failed", finished_at=utcnow(), error=str(error)
+        )
     except Exception as error:
         log.exception("retry run %s failed unexpectedly", run_id)
         message = f"unexpected {type(error).__name__}: {error}"[:2000]
-        update_run(ctx.sessions, run_id, status="failed", finished_at=utcnow(), error=message)
+        update_run(
+            ctx.delivery.sessions, run_id, status="failed", finished_at=utcnow(), error=message
+        )
     else:
-        update_run(ctx.sessions, run_id, status="succeeded", finished_at=utcnow(), receipt=receipt)
+        update_run(
+            ctx.delivery.sessions, run_id, status="succeeded", finished_at=utcnow(), receipt=receipt
+        )
 
 
 def _continue_above(sessions: sessionmaker[Session], report_id: str, cloud_sequence: int) -> None:

@@ -1,0 +1,164 @@
+"""The outbox: every report the agent generated, kept until the cloud has it.
+
+A report is written here, with the sequence it consumes, before the first byte goes out: a
+crash or a failed delivery never loses a generated report nor reuses a sequence. A report
+is ``pending`` until it ends ``delivered`` (the cloud took it), ``refused`` (a final 4xx),
+``expired`` (undelivered for too long) or ``superseded`` (a newer report was generated). An
+``exported`` report was written to a file for uploading by hand and is never sent.
+
+Transactions: a function given ``sessions`` opens and commits its own; one given a
+``Session`` runs inside its caller's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common.clock import as_utc, utcnow
+from services.ghes_agent.db.models import OutboxReport
+from services.ghes_agent.domain.report_builder import build_report, compress
+from services.ghes_agent.domain.runs import lock_state
+from services.ghes_agent.domain.sources import InstanceFacts
+
+LEASE = timedelta(minutes=10)
+"""How long a process may hold a report it is sending before another may take it."""
+
+
+class ReportState(StrEnum):
+    """The values of ``OutboxReport.state``."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    REFUSED = "refused"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
+    EXPORTED = "exported"
+
+
+UNDELIVERED = (ReportState.PENDING, ReportState.REFUSED, ReportState.EXPIRED)
+"""States whose ``last_error`` says why the cloud does not have the report."""
+
+
+def store_new_report(
+    sessions: sessionmaker[Session],
+    facts: InstanceFacts,
+    *,
+    hostname: str,
+    run_id: str | None,
+    state: ReportState,
+) -> dict[str, Any]:
+    """Take the next sequence and keep the report, in one transaction."""
+    snapshot = facts.snapshot
+    with sessions.begin() as session:
+        agent = lock_state(session)
+        agent.last_sequence += 1
+        document = build_report(
+            snapshot,
+            server_id=agent.server_id,
+            hostname=hostname,
+            ghes_version=facts.ghes_version,
+            sequence=agent.last_sequence,
+            generated_at=utcnow(),
+            license_info=facts.license,
+        )
+        if state == ReportState.PENDING:
+            supersede_older(session, agent.last_sequence)
+        session.add(
+            OutboxReport(
+                report_id=document["report_id"],
+                sequence=document["sequence"],
+                run_id=run_id,
+                body_gzip=compress(document),
+                user_count=len(snapshot.users),
+                created_at=utcnow(),
+                state=state,
+                attempts=0,
+            )
+        )
+    return document
+
+
+def next_due(sessions: sessionmaker[Session]) -> tuple[str, datetime] | None:
+    """The newest pending report and when it is due. Older pending ones are superseded."""
+    with sessions() as session:
+        row = session.execute(
+            select(OutboxReport.report_id, OutboxReport.next_attempt_at, OutboxReport.created_at)
+            .where(OutboxReport.state == ReportState.PENDING)
+            .order_by(OutboxReport.sequence.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    report_id, next_attempt_at, created_at = row
+    return report_id, as_utc(next_attempt_at or created_at)
+
+
+def claim(sessions: sessionmaker[Session], report_id: str) -> bool:
+    """Take the report for sending, unless another process holds it."""
+    now = utcnow()
+    with sessions.begin() as session:
+        claimed = session.execute(
+            update(OutboxReport)
+            .where(
+                OutboxReport.report_id == report_id,
+                OutboxReport.state == ReportState.PENDING,
+                or_(OutboxReport.lease_until.is_(None), OutboxReport.lease_until < now),
+            )
+            .values(lease_until=now + LEASE)
+        )
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_delivered(sessions: sessionmaker[Session], report_id: str) -> None:
+    with sessions.begin() as session:
+        delivered = session.get_one(OutboxReport, report_id)
+        delivered.state, delivered.delivered_at = ReportState.DELIVERED, utcnow()
+        delivered.last_error, delivered.lease_until = None, None
+        supersede_older(session, delivered.sequence)
+
+
+def mark_refused(sessions: sessionmaker[Session], report_id: str, reason: str) -> None:
+    _set(sessions, report_id, state=ReportState.REFUSED, last_error=reason, lease_until=None)
+
+
+def mark_expired(sessions: sessionmaker[Session], report_id: str, reason: str) -> None:
+    _set(sessions, report_id, state=ReportState.EXPIRED, last_error=reason, lease_until=None)
+
+
+def reschedule(
+    sessions: sessionmaker[Session], report_id: str, reason: str, when: datetime
+) -> None:
+    """Pending again, due at ``when``, and free for any process to send."""
+    _set(
+        sessions,
+        report_id,
+        state=ReportState.PENDING,
+        last_error=reason,
+        next_attempt_at=when,
+        lease_until=None,
+    )
+
+
+def supersede(sessions: sessionmaker[Session], report_id: str) -> None:
+    _set(sessions, report_id, state=ReportState.SUPERSEDED, lease_until=None)
+
+
+def supersede_older(session: Session, sequence: int) -> None:
+    """A newer report makes older undelivered ones pointless: the cloud keeps the newest."""
+    session.execute(
+        update(OutboxReport)
+        .where(OutboxReport.state == ReportState.PENDING, OutboxReport.sequence < sequence)
+        .values(state=ReportState.SUPERSEDED, lease_until=None)
+    )
+
+
+def _set(sessions: sessionmaker[Session], report_id: str, **values: Any) -> None:
+    with sessions.begin() as session:
+        session.execute(
+            update(OutboxReport).where(OutboxReport.report_id == report_id).values(**values)
+        )
