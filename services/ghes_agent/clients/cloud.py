@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -11,19 +10,28 @@ from pydantic import ValidationError
 from shared import ErrorBody
 
 
-@dataclass(frozen=True, slots=True)
 class CloudError(Exception):
-    """The cloud did not take the report. ``retryable``: worth sending again later."""
+    """The cloud did not take the report. ``retryable``: worth sending again later (a 5xx,
+    408 or 429 answer, or no answer at all)."""
 
-    message: str
-    status: int | None
-    error: str
-    retryable: bool
-    current_sequence: int | None = None
-    retry_after: str | None = None
-
-    def __str__(self) -> str:
-        return self.message
+    def __init__(
+        self,
+        error: str,
+        detail: str,
+        *,
+        status: int | None = None,
+        current_sequence: int | None = None,
+        retry_after: str | None = None,
+    ) -> None:
+        self.message = (
+            detail if status is None else f"the cloud answered {status} {error}: {detail}"
+        )
+        super().__init__(self.message)
+        self.status = status
+        self.error = error
+        self.retryable = status is None or status >= 500 or status in (408, 429)
+        self.current_sequence = current_sequence
+        self.retry_after = retry_after
 
 
 class CloudClient:
@@ -56,11 +64,10 @@ class CloudClient:
         try:
             response = await self._client.post("/server-usage", content=body_gzip, headers=headers)
         except httpx.TimeoutException:
-            raise CloudError("the cloud did not answer in time", None, "timeout", True) from None
+            raise CloudError("timeout", "the cloud did not answer in time") from None
         except httpx.TransportError as error:
-            raise CloudError(
-                f"cannot reach the cloud: {type(error).__name__}", None, "unreachable", True
-            ) from None
+            reason = f"cannot reach the cloud: {type(error).__name__}"
+            raise CloudError("unreachable", reason) from None
         if response.is_success:
             receipt: dict[str, Any] = response.json()
             return receipt
@@ -78,12 +85,10 @@ def _cloud_error(response: httpx.Response) -> CloudError:
             response.text[:200] or response.reason_phrase,
             None,
         )
-    retryable = status >= 500 or status in (408, 429)
     return CloudError(
-        f"the cloud answered {status} {word}: {detail}",
-        status,
         word,
-        retryable,
-        current,
-        response.headers.get("retry-after"),
+        detail,
+        status=status,
+        current_sequence=current,
+        retry_after=response.headers.get("retry-after"),
     )
