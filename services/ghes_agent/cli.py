@@ -24,11 +24,10 @@ from sqlalchemy.orm import sessionmaker
 from services.common.db import make_engine
 from services.common.progress import ProgressBar
 from services.ghes_agent.db.migrate import migrate
+from services.ghes_agent.domain.errors import SourceError
 from services.ghes_agent.domain.export import export_report
 from services.ghes_agent.domain.keys import load_or_create_key
 from services.ghes_agent.domain.runs import ensure_identity
-from services.ghes_agent.domain.sources import SourceError
-from services.ghes_agent.domain.users_csv import UsersFileError
 from services.ghes_agent.main import users_source
 from services.ghes_agent.settings import AgentSettings
 from shared import public_key_text
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     except AgentUnreachableError as error:
         print(f"ghes-agent: {error}", file=sys.stderr)
         return 3
-    except (UsersFileError, SourceError) as error:
+    except SourceError as error:
         print(f"ghes-agent: {error}", file=sys.stderr)
         return 1
 

@@ -23,17 +23,12 @@ from services.ghes_agent.clients.cloud import CloudClient
 from services.ghes_agent.clients.ghes import GhesClient
 from services.ghes_agent.db.migrate import migrate
 from services.ghes_agent.domain.delivery import Delivery, RetryPolicy
+from services.ghes_agent.domain.errors import NotConnectedError, SourceError
 from services.ghes_agent.domain.keys import load_or_create_admin_token, load_or_create_key
 from services.ghes_agent.domain.runs import abandon_interrupted_runs, ensure_identity
 from services.ghes_agent.domain.schedule import default_cron
-from services.ghes_agent.domain.sources import (
-    InstanceFacts,
-    SourceError,
-    UsersSource,
-    csv_source,
-    no_source,
-)
-from services.ghes_agent.domain.sync import SyncConfigError, SyncContext
+from services.ghes_agent.domain.sources import InstanceFacts, UsersSource, csv_source, no_source
+from services.ghes_agent.domain.sync import SyncContext
 from services.ghes_agent.domain.users_csv import Progress
 from services.ghes_agent.jobs import DeliveryWorker, SyncRunner, WeeklySchedule
 from services.ghes_agent.metrics import SyncCollector
@@ -180,7 +175,7 @@ def cloud_client_factory(
 ) -> Callable[[], CloudClient]:
     def make() -> CloudClient:
         if not settings.cloud_url or settings.instance_token is None:
-            raise SyncConfigError(
+            raise NotConnectedError(
                 "not connected: set GHES_AGENT_CLOUD_URL and GHES_AGENT_INSTANCE_TOKEN"
             )
         return CloudClient(

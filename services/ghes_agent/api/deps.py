@@ -4,11 +4,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.secrets import same_secret
+from services.ghes_agent.domain.errors import NotAuthenticatedError
 from services.ghes_agent.jobs import SyncRunner, WeeklySchedule
 from services.ghes_agent.settings import AgentSettings
 
@@ -39,8 +40,7 @@ async def require_admin(request: Request, state: StateDep) -> None:
     if scheme.lower() not in ("bearer", "token") or not same_secret(
         value.strip(), state.admin_token
     ):
-        raise HTTPException(
-            401,
+        raise NotAuthenticatedError(
             "the agent's admin token is required (GHES_AGENT_ADMIN_TOKEN, or the admin_token "
             "file in the data directory)",
         )

@@ -7,40 +7,55 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.ghes_agent.domain.runs import RunNotFoundError
+from services.ghes_agent.domain.errors import (
+    AgentError,
+    NotAuthenticatedError,
+    NotFoundError,
+    SourceError,
+)
 from shared import ErrorBody
 
-WORDS = {
-    401: "unauthorized",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "users_unavailable",
-    422: "invalid_input",
+STATUS_BY_ERROR: dict[type[AgentError], int] = {
+    NotAuthenticatedError: 401,
+    NotFoundError: 404,
+    SourceError: 409,
 }
+WORDS = {404: "not_found", 405: "method_not_allowed"}
+"""For the framework's own answers: an unknown path or method."""
 
 
-def _body(status: int, detail: str) -> JSONResponse:
-    body = ErrorBody(error=WORDS.get(status, "http_error"), detail=detail)
+def status_for(error: AgentError) -> int:
+    for kind in type(error).__mro__:
+        if kind in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[kind]
+    # Not the caller's doing (the cloud, the outbox): none reaches a route today.
+    return 500
+
+
+def _body(status: int, error: str, detail: str) -> JSONResponse:
+    body = ErrorBody(error=error, detail=detail)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
+async def _agent_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, AgentError)
+    return _body(status_for(error), error.error, error.detail)
+
+
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    return _body(error.status_code, str(error.detail))
+    status = error.status_code
+    return _body(status, WORDS.get(status, "http_error"), str(error.detail))
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     first = error.errors()[0]
-    return _body(422, f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
-
-
-async def _run_not_found(_request: Request, error: Exception) -> JSONResponse:
-    return _body(404, f"no sync run {error}")
+    return _body(422, "invalid_input", f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AgentError, _agent_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(RunNotFoundError, _run_not_found)

@@ -2,16 +2,15 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Response, status
 
 from services.common.observability import database_ready
 from services.ghes_agent.api.deps import AdminDep, StateDep
 from services.ghes_agent.api.schemas import HealthView, InstanceView, RunList, RunView, StatusView
+from services.ghes_agent.domain.errors import SourceError
 from services.ghes_agent.domain.export import export_report
 from services.ghes_agent.domain.runs import get_run, list_runs
-from services.ghes_agent.domain.sources import SourceError
 from services.ghes_agent.domain.status import sync_status
-from services.ghes_agent.domain.users_csv import UsersFileError
 from shared.errors import error_responses
 
 router = APIRouter(responses=error_responses(401, 404, 409, 422))
@@ -72,8 +71,8 @@ async def export_license_usage(state: StateDep, _admin: AdminDep) -> Response:
     export is a new report: a new report_id and the next sequence."""
     try:
         facts = await state.runner.ctx.collect()
-    except (UsersFileError, SourceError) as error:
-        raise HTTPException(409, f"cannot read the instance's users: {error}") from None
+    except SourceError as error:
+        raise SourceError(f"cannot read the instance's users: {error}") from None
     result = await asyncio.to_thread(
         export_report, state.sessions, state.signing_key, facts, hostname=state.settings.hostname
     )

@@ -7,10 +7,11 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from services.ghes_agent.domain.errors import AgentError
 from shared import ErrorBody
 
 
-class CloudError(Exception):
+class CloudError(AgentError):
     """The cloud did not take the report. ``retryable``: worth sending again later (a 5xx,
     408 or 429 answer, or no answer at all)."""
 
@@ -26,9 +27,8 @@ class CloudError(Exception):
         self.message = (
             detail if status is None else f"the cloud answered {status} {error}: {detail}"
         )
-        super().__init__(self.message)
+        super().__init__(self.message, code=error)
         self.status = status
-        self.error = error
         self.retryable = status is None or status >= 500 or status in (408, 429)
         self.current_sequence = current_sequence
         self.retry_after = retry_after

@@ -19,7 +19,8 @@ from typing import IO, Any
 
 import httpx
 
-from services.ghes_agent.domain.sources import InstanceFacts, SourceError
+from services.ghes_agent.domain.errors import SourceError
+from services.ghes_agent.domain.sources import InstanceFacts
 from services.ghes_agent.domain.users_csv import UsersSnapshot, read_users
 from shared import LicenseInfo
 

@@ -23,6 +23,7 @@ from services.common.clock import as_utc, utcnow
 from services.ghes_agent.clients.cloud import CloudClient, CloudError
 from services.ghes_agent.db.models import OutboxReport, SyncRun
 from services.ghes_agent.domain import outbox
+from services.ghes_agent.domain.errors import AgentError
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +59,11 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (as_utc(when) - as_utc(now)).total_seconds())
 
 
-class DeliveryError(Exception):
+class DeliveryError(AgentError):
     """The cloud did not take the report; ``retry_at`` is set when it will be sent again."""
 
     def __init__(self, cloud: CloudError, retry_at: datetime | None, note: str) -> None:
-        super().__init__(f"{cloud}{note}")
+        super().__init__(f"{cloud}{note}", code=cloud.error)
         self.cloud = cloud
         self.retry_at = retry_at
 

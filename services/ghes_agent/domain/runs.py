@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.clock import utcnow
 from services.ghes_agent.db.models import AgentState, SyncRun
+from services.ghes_agent.domain.errors import NotFoundError
 
 ACTIVE_STATUSES = ("queued", "running")
 
 
-class RunNotFoundError(LookupError):
+class RunNotFoundError(NotFoundError):
     """No sync run has that id."""
 
 
@@ -64,7 +65,7 @@ def get_run(sessions: sessionmaker[Session], run_id: str) -> SyncRun:
     with sessions() as session:
         run = session.get(SyncRun, run_id)
         if run is None:
-            raise RunNotFoundError(run_id)
+            raise RunNotFoundError(f"no sync run {run_id}")
         return run
 
 

@@ -9,12 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from services.ghes_agent.domain.errors import SourceError
 from services.ghes_agent.domain.users_csv import Progress, UsersSnapshot, read_users_file
 from shared import LicenseInfo
-
-
-class SourceError(RuntimeError):
-    """The users could not be read; the message says what to do. Nothing is sent."""
 
 
 @dataclass(frozen=True, slots=True)

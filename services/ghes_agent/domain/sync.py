@@ -12,16 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.common.clock import utcnow
 from services.ghes_agent.db.models import OutboxReport
 from services.ghes_agent.domain.delivery import Delivery, DeliveryError, deliver
+from services.ghes_agent.domain.errors import AgentError
 from services.ghes_agent.domain.outbox import ReportState, claim, store_new_report, supersede
 from services.ghes_agent.domain.runs import lock_state, update_run
-from services.ghes_agent.domain.sources import InstanceFacts, SourceError, UsersSource
-from services.ghes_agent.domain.users_csv import UsersFileError
+from services.ghes_agent.domain.sources import InstanceFacts, UsersSource
 
 log = logging.getLogger(__name__)
-
-
-class SyncConfigError(SourceError):
-    """The agent is not set up to sync (no cloud URL or token)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +33,7 @@ async def execute_run(ctx: SyncContext, run_id: str) -> None:
     try:
         facts = await ctx.collect()
         receipt = await _generate_and_deliver(ctx, run_id, facts)
-    except (UsersFileError, DeliveryError, SourceError) as error:
+    except AgentError as error:
         log.warning("sync run %s failed: %s", run_id, error)
         update_run(
             ctx.delivery.sessions, run_id, status="failed", finished_at=utcnow(), error=str(error)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.ghes_agent.domain.errors import SourceError
 from shared import is_valid_email
 
 REQUIRED_COLUMNS = ("id", "email", "suspended?")
@@ -21,7 +22,7 @@ TRUE_WORDS = frozenset({"true", "yes", "1", "t", "y"})
 FALSE_WORDS = frozenset({"false", "no", "0", "f", "n", ""})
 
 
-class UsersFileError(ValueError):
+class UsersFileError(SourceError):
     """The users report cannot be trusted; nothing is sent from partial data."""
 
 
