@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.cloud_api.domain.errors import (
     ConflictError,
@@ -20,7 +18,7 @@ from services.cloud_api.domain.errors import (
     PayloadTooLargeError,
     UnsupportedMediaError,
 )
-from shared import ErrorBody
+from services.common.error_body import error_response, install_framework_handlers
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +33,6 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 }
 
 
-def error_response(status: int, error: str, detail: str, **extra: object) -> JSONResponse:
-    body = ErrorBody.model_validate({"error": error, "detail": detail, **extra})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
-
-
 def status_for(error: DomainError) -> int:
     for kind in type(error).__mro__:
         if kind in STATUS_BY_ERROR:
@@ -51,25 +43,6 @@ def status_for(error: DomainError) -> int:
 async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
     return error_response(status_for(error), error.error, error.detail, **error.extra)
-
-
-async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, RequestValidationError)
-    parts = []
-    for item in error.errors()[:3]:
-        where = ".".join(str(part) for part in item["loc"])
-        parts.append(f"{where}: {item['msg']}")
-    if len(error.errors()) > 3:
-        parts.append(f"and {len(error.errors()) - 3} more")
-    return error_response(422, "invalid_input", "; ".join(parts))
-
-
-async def _http_error(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, StarletteHTTPException)
-    words = {404: "not_found", 405: "method_not_allowed"}
-    return error_response(
-        error.status_code, words.get(error.status_code, "http_error"), str(error.detail)
-    )
 
 
 async def _database_unavailable(_request: Request, error: Exception) -> JSONResponse:
@@ -86,5 +59,4 @@ async def _database_unavailable(_request: Request, error: Exception) -> JSONResp
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    install_framework_handlers(app)
