@@ -69,7 +69,13 @@ class SyncRunner:
 
 
 class DeliveryWorker:
-    """Sends kept reports again when they are due; woken early whenever a run ends."""
+    """Sends kept reports again when they are due; woken early whenever a run ends.
+
+    The retry of a report, end to end: ``_step`` asks ``outbox.next_due`` for the newest
+    pending report; once due, it starts a retry run (``sync.execute_retry``), which claims
+    the report (``outbox.claim``) and sends it (``delivery.deliver``). On a failure,
+    ``delivery`` records in the outbox when it is due again, or that it never will be.
+    """
 
     IDLE_CHECK_SECONDS = 60.0
 

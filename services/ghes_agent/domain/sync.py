@@ -1,9 +1,13 @@
-"""One sync run: read users, generate and keep a report (``outbox``), deliver it."""
+"""Sync runs: a new report of the instance's users, generated, kept and delivered; or a
+kept report sent again (a retry run, started by the delivery worker in ``jobs.py`` when
+``outbox.next_due`` says it is due). ``delivery.py`` decides what happens after a failure.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,13 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.clock import utcnow
 from services.ghes_agent.db.models import OutboxReport
+from services.ghes_agent.domain import outbox
 from services.ghes_agent.domain.delivery import Delivery, DeliveryError, deliver
 from services.ghes_agent.domain.errors import AgentError
-from services.ghes_agent.domain.outbox import ReportState, claim, store_new_report, supersede
 from services.ghes_agent.domain.runs import lock_state, update_run
 from services.ghes_agent.domain.sources import InstanceFacts, UsersSource
 
 log = logging.getLogger(__name__)
+
+
+class ReportNotClaimedError(AgentError):
+    code = "not_claimed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,26 +36,47 @@ class SyncContext:
 
 
 async def execute_run(ctx: SyncContext, run_id: str) -> None:
-    """Carry a queued run to ``succeeded`` or ``failed``; never raises."""
-    update_run(ctx.delivery.sessions, run_id, status="running", started_at=utcnow())
-    try:
+    async def collect_and_send() -> dict[str, Any]:
         facts = await ctx.collect()
-        receipt = await _generate_and_deliver(ctx, run_id, facts)
+        return await _generate_and_deliver(ctx, run_id, facts)
+
+    await _carry(ctx.delivery.sessions, run_id, collect_and_send)
+
+
+async def execute_retry(ctx: SyncContext, run_id: str, report_id: str) -> None:
+    """Send a kept report again: the same report_id, so the cloud applies it once."""
+
+    async def claim_and_send() -> dict[str, Any]:
+        sessions = ctx.delivery.sessions
+        if not await asyncio.to_thread(outbox.claim, sessions, report_id):
+            raise ReportNotClaimedError(
+                "the report is no longer pending, or another agent process is sending it"
+            )
+        _show_report(sessions, run_id, report_id)
+        return await deliver(ctx.delivery, run_id, report_id)
+
+    await _carry(ctx.delivery.sessions, run_id, claim_and_send)
+
+
+async def _carry(
+    sessions: sessionmaker[Session], run_id: str, work: Callable[[], Awaitable[dict[str, Any]]]
+) -> None:
+    """Carry a queued run through ``work`` to ``succeeded`` or ``failed``; never raises."""
+    update_run(sessions, run_id, status="running", started_at=utcnow())
+    try:
+        receipt = await work()
     except AgentError as error:
         log.warning("sync run %s failed: %s", run_id, error)
-        update_run(
-            ctx.delivery.sessions, run_id, status="failed", finished_at=utcnow(), error=str(error)
-        )
+        _failed(sessions, run_id, str(error))
     except Exception as error:
         log.exception("sync run %s failed unexpectedly", run_id)
-        message = f"unexpected {type(error).__name__}: {error}"[:2000]
-        update_run(
-            ctx.delivery.sessions, run_id, status="failed", finished_at=utcnow(), error=message
-        )
+        _failed(sessions, run_id, f"unexpected {type(error).__name__}: {error}")
     else:
-        update_run(
-            ctx.delivery.sessions, run_id, status="succeeded", finished_at=utcnow(), receipt=receipt
-        )
+        update_run(sessions, run_id, status="succeeded", finished_at=utcnow(), receipt=receipt)
+
+
+def _failed(sessions: sessionmaker[Session], run_id: str, reason: str) -> None:
+    update_run(sessions, run_id, status="failed", finished_at=utcnow(), error=reason[:2000])
 
 
 async def _generate_and_deliver(
@@ -70,15 +99,12 @@ async def _generate_and_deliver(
 
 def generate_report(ctx: SyncContext, run_id: str, facts: InstanceFacts) -> str:
     snapshot = facts.snapshot
-    document = store_new_report(
-        ctx.delivery.sessions,
-        facts,
-        hostname=ctx.hostname,
-        run_id=run_id,
-        state=ReportState.PENDING,
+    sessions = ctx.delivery.sessions
+    document = outbox.store_new_report(
+        sessions, facts, hostname=ctx.hostname, run_id=run_id, state=outbox.ReportState.PENDING
     )
     update_run(
-        ctx.delivery.sessions,
+        sessions,
         run_id,
         report_id=document["report_id"],
         sequence=document["sequence"],
@@ -89,46 +115,16 @@ def generate_report(ctx: SyncContext, run_id: str, facts: InstanceFacts) -> str:
     return str(document["report_id"])
 
 
-async def execute_retry(ctx: SyncContext, run_id: str, report_id: str) -> None:
-    """A retry run sends the kept report again (same report_id: the cloud applies it once)."""
-    update_run(ctx.delivery.sessions, run_id, status="running", started_at=utcnow())
-    if not await asyncio.to_thread(claim, ctx.delivery.sessions, report_id):
-        update_run(
-            ctx.delivery.sessions,
-            run_id,
-            status="failed",
-            finished_at=utcnow(),
-            error="the report is no longer pending, or another agent process is sending it",
-        )
-        return
-    with ctx.delivery.sessions() as session:
+def _show_report(sessions: sessionmaker[Session], run_id: str, report_id: str) -> None:
+    """A retry run shows the kept report it sends, as a new run shows the one it made."""
+    with sessions() as session:
         report = session.get_one(OutboxReport, report_id)
-        values = {
-            "report_id": report_id,
-            "sequence": report.sequence,
-            "users_sent": report.user_count,
-        }
-    update_run(ctx.delivery.sessions, run_id, **values)
-    try:
-        receipt = await deliver(ctx.delivery, run_id, report_id)
-    except DeliveryError as error:
-        update_run(
-            ctx.delivery.sessions, run_id, status="failed", finished_at=utcnow(), error=str(error)
-        )
-    except Exception as error:
-        log.exception("retry run %s failed unexpectedly", run_id)
-        message = f"unexpected {type(error).__name__}: {error}"[:2000]
-        update_run(
-            ctx.delivery.sessions, run_id, status="failed", finished_at=utcnow(), error=message
-        )
-    else:
-        update_run(
-            ctx.delivery.sessions, run_id, status="succeeded", finished_at=utcnow(), receipt=receipt
-        )
+        sequence, users = report.sequence, report.user_count
+    update_run(sessions, run_id, report_id=report_id, sequence=sequence, users_sent=users)
 
 
 def _continue_above(sessions: sessionmaker[Session], report_id: str, cloud_sequence: int) -> None:
     with sessions.begin() as session:
         state = lock_state(session)
         state.last_sequence = max(state.last_sequence, cloud_sequence)
-    supersede(sessions, report_id)
+    outbox.supersede(sessions, report_id)
