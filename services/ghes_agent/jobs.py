@@ -58,10 +58,6 @@ class SyncRunner:
             task.add_done_callback(lambda _task: self.on_run_finished())  # type: ignore[misc]
         return task
 
-    async def wait_idle(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
