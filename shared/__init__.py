@@ -5,6 +5,7 @@ Imported by both services and importing neither. The public names are pinned by 
 
 from shared.emails import InvalidEmailError, is_valid_email, normalize_email
 from shared.errors import ErrorBody
+from shared.receipt import UsageReceipt
 from shared.report import (
     SCHEMA_VERSION,
     Excluded,
@@ -41,6 +42,7 @@ __all__ = [
     "ReportFormatError",
     "ReportHeader",
     "ReportUser",
+    "UsageReceipt",
     "UsageReport",
     "canonical_bytes",
     "dump_report",

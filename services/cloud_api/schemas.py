@@ -56,15 +56,6 @@ class AccountsImported(BaseModel):
     total_seats_consumed: int
 
 
-class UsageReceipt(BaseModel):
-    report_id: str
-    server_id: str
-    sequence: int
-    users_accepted: int
-    status: Literal["applied", "duplicate"]
-    total_seats_consumed: int | None
-
-
 class LastSync(BaseModel):
     date: datetime | None
     status: str

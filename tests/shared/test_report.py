@@ -31,6 +31,7 @@ def test_public_names_are_pinned() -> None:
             "ReportFormatError",
             "ReportHeader",
             "ReportUser",
+            "UsageReceipt",
             "UsageReport",
             "canonical_bytes",
             "dump_report",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from pydantic import ValidationError
 
 from services.ghes_agent.domain.errors import AgentError
-from shared import ErrorBody
+from shared import ErrorBody, UsageReceipt
 
 
 class CloudError(AgentError):
@@ -56,7 +54,7 @@ class CloudClient:
     async def __aexit__(self, *_exc: object) -> None:
         await self._client.aclose()
 
-    async def push_report(self, body_gzip: bytes, *, public_key: str | None) -> dict[str, Any]:
+    async def push_report(self, body_gzip: bytes, *, public_key: str | None) -> UsageReceipt:
         """Send a gzip-compressed report; return the cloud's receipt or raise CloudError."""
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         if public_key:
@@ -69,8 +67,7 @@ class CloudClient:
             reason = f"cannot reach the cloud: {type(error).__name__}"
             raise CloudError("unreachable", reason) from None
         if response.is_success:
-            receipt: dict[str, Any] = response.json()
-            return receipt
+            return UsageReceipt.model_validate_json(response.content)
         raise _cloud_error(response)
 
 

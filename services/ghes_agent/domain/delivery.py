@@ -14,7 +14,6 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +23,7 @@ from services.ghes_agent.clients.cloud import CloudClient, CloudError
 from services.ghes_agent.db.models import OutboxReport, SyncRun
 from services.ghes_agent.domain import outbox
 from services.ghes_agent.domain.errors import AgentError
+from shared import UsageReceipt
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ class Delivery:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-async def deliver(delivery: Delivery, run_id: str, report_id: str) -> dict[str, Any]:
+async def deliver(delivery: Delivery, run_id: str, report_id: str) -> UsageReceipt:
     """Send a kept report once. On failure the outbox says what happens to it next (sent
     again when due, refused, or given up) and the DeliveryError says the same to the run."""
     sessions = delivery.sessions

@@ -9,7 +9,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +19,7 @@ from services.ghes_agent.domain.delivery import Delivery, DeliveryError, deliver
 from services.ghes_agent.domain.errors import AgentError
 from services.ghes_agent.domain.runs import lock_state, update_run
 from services.ghes_agent.domain.sources import InstanceFacts, UsersSource
+from shared import UsageReceipt
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class SyncContext:
 
 
 async def execute_run(ctx: SyncContext, run_id: str) -> None:
-    async def collect_and_send() -> dict[str, Any]:
+    async def collect_and_send() -> UsageReceipt:
         facts = await ctx.collect()
         return await _generate_and_deliver(ctx, run_id, facts)
 
@@ -46,7 +46,7 @@ async def execute_run(ctx: SyncContext, run_id: str) -> None:
 async def execute_retry(ctx: SyncContext, run_id: str, report_id: str) -> None:
     """Send a kept report again: the same report_id, so the cloud applies it once."""
 
-    async def claim_and_send() -> dict[str, Any]:
+    async def claim_and_send() -> UsageReceipt:
         sessions = ctx.delivery.sessions
         if not await asyncio.to_thread(outbox.claim, sessions, report_id):
             raise ReportNotClaimedError(
@@ -59,7 +59,7 @@ async def execute_retry(ctx: SyncContext, run_id: str, report_id: str) -> None:
 
 
 async def _carry(
-    sessions: sessionmaker[Session], run_id: str, work: Callable[[], Awaitable[dict[str, Any]]]
+    sessions: sessionmaker[Session], run_id: str, work: Callable[[], Awaitable[UsageReceipt]]
 ) -> None:
     """Carry a queued run through ``work`` to ``succeeded`` or ``failed``; never raises."""
     update_run(sessions, run_id, status="running", started_at=utcnow())
@@ -72,7 +72,13 @@ async def _carry(
         log.exception("sync run %s failed unexpectedly", run_id)
         _failed(sessions, run_id, f"unexpected {type(error).__name__}: {error}")
     else:
-        update_run(sessions, run_id, status="succeeded", finished_at=utcnow(), receipt=receipt)
+        update_run(
+            sessions,
+            run_id,
+            status="succeeded",
+            finished_at=utcnow(),
+            receipt=receipt.model_dump(mode="json"),
+        )
 
 
 def _failed(sessions: sessionmaker[Session], run_id: str, reason: str) -> None:
@@ -81,7 +87,7 @@ def _failed(sessions: sessionmaker[Session], run_id: str, reason: str) -> None:
 
 async def _generate_and_deliver(
     ctx: SyncContext, run_id: str, facts: InstanceFacts
-) -> dict[str, Any]:
+) -> UsageReceipt:
     report_id = await asyncio.to_thread(generate_report, ctx, run_id, facts)
     try:
         return await deliver(ctx.delivery, run_id, report_id)

@@ -11,14 +11,13 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from services.cloud_api.api.body import read_body
 from services.cloud_api.api.deps import CloudState, OwnerDep, StateDep
-from services.cloud_api.api.routes.usage import receipt_view
+from services.cloud_api.api.receipts import receipt_view
 from services.cloud_api.domain.access.auth import require_enterprise
 from services.cloud_api.domain.errors import InvalidInputError
 from services.cloud_api.domain.ingest.uploads import apply_upload
 from services.cloud_api.domain.ingest.usage_reports import Receipt
-from services.cloud_api.schemas import UsageReceipt
 from services.common.gc_pause import collector_paused
-from shared import ExportFileError, read_export
+from shared import ExportFileError, UsageReceipt, read_export
 from shared.errors import error_responses
 
 router = APIRouter(tags=["uploads"], responses=error_responses())

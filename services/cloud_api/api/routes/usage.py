@@ -9,12 +9,11 @@ from fastapi.concurrency import run_in_threadpool
 
 from services.cloud_api.api.body import read_body
 from services.cloud_api.api.deps import InstanceDep, StateDep
+from services.cloud_api.api.receipts import receipt_view
 from services.cloud_api.domain.errors import DomainError
 from services.cloud_api.domain.ingest.pushes import apply_push
 from services.cloud_api.domain.ingest.refusals import record_refusal
-from services.cloud_api.domain.ingest.usage_reports import Receipt
-from services.cloud_api.schemas import UsageReceipt
-from shared import UsageReport
+from shared import UsageReceipt, UsageReport
 from shared.errors import error_responses
 
 router = APIRouter(tags=["agent"], responses=error_responses())
@@ -64,14 +63,3 @@ async def post_server_usage(
         state.metrics.report_users.observe(receipt.users_accepted)
     response.status_code = status.HTTP_201_CREATED if receipt.status == "applied" else 200
     return receipt_view(receipt)
-
-
-def receipt_view(receipt: Receipt) -> UsageReceipt:
-    return UsageReceipt(
-        report_id=receipt.report_id,
-        server_id=receipt.server_id,
-        sequence=receipt.sequence,
-        users_accepted=receipt.users_accepted,
-        status=receipt.status,
-        total_seats_consumed=receipt.total_seats_consumed,
-    )
