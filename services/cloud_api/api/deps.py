@@ -23,6 +23,7 @@ from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.reporting.summary import SummaryCache
 from services.cloud_api.metrics import CloudMetrics
 from services.cloud_api.settings import Settings
+from services.common.auth_header import bearer_token
 from services.common.probe import ProbeConnections
 
 
@@ -43,35 +44,23 @@ class CloudState:
             yield session
 
 
-def cloud_state(request: Request) -> CloudState:
+# The two dependencies below are async so that FastAPI runs them on the event loop: a plain
+# def would cost a worker-thread hop on every request for a dictionary lookup.
+
+
+async def cloud_state(request: Request) -> CloudState:
     state: CloudState = request.app.state.cloud
     return state
 
 
-async def get_state(request: Request) -> CloudState:
-    return cloud_state(request)
+StateDep = Annotated[CloudState, Depends(cloud_state)]
 
 
-StateDep = Annotated[CloudState, Depends(get_state)]
+async def token_from(request: Request) -> str | None:
+    return bearer_token(request.headers.get("authorization"))
 
 
-def token_from(request: Request) -> str | None:
-    return token_in(request.headers.get("authorization", ""))
-
-
-def token_in(authorization: str) -> str | None:
-    """``Bearer <t>`` or ``token <t>``: GitHub API clients send either."""
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() in ("bearer", "token") and value.strip():
-        return value.strip()
-    return None
-
-
-async def bearer_token(request: Request) -> str | None:
-    return token_from(request)
-
-
-TokenDep = Annotated[str | None, Depends(bearer_token)]
+TokenDep = Annotated[str | None, Depends(token_from)]
 
 # Declares the bearer scheme in the OpenAPI description; tokens are checked by the domain.
 owner_security_scheme = HTTPBearer(auto_error=False, description="an enterprise owner token")

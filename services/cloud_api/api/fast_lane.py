@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.cloud_api.api.deps import CloudState, token_in
+from services.cloud_api.api.deps import CloudState
 from services.cloud_api.domain.reporting.summary import cached_summary, cached_summary_async
+from services.common.auth_header import bearer_token
 
 PATH = "/enterprise/licenses"
 
@@ -57,5 +58,5 @@ class SummaryFastLane:
 def _bearer(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
-            return token_in(value.decode("latin-1"))
+            return bearer_token(value.decode("latin-1"))
     return None

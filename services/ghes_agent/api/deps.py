@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.common.auth_header import bearer_token
 from services.common.secrets import same_secret
 from services.ghes_agent.domain.errors import NotAuthenticatedError
 from services.ghes_agent.jobs import SyncRunner, WeeklySchedule
@@ -36,10 +37,8 @@ StateDep = Annotated[AgentAppState, Depends(get_state)]
 
 
 async def require_admin(request: Request, state: StateDep) -> None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() not in ("bearer", "token") or not same_secret(
-        value.strip(), state.admin_token
-    ):
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None or not same_secret(token, state.admin_token):
         raise NotAuthenticatedError(
             "the agent's admin token is required (GHES_AGENT_ADMIN_TOKEN, or the admin_token "
             "file in the data directory)",

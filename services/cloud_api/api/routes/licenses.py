@@ -41,7 +41,7 @@ async def get_enterprise_licenses(
     persons whose login, e-mail or ID contains it)."""
     # State and token are read here, not through dependencies: on the busiest read the
     # dependency solving cost as much as the answer.
-    state, token = cloud_state(request), token_from(request)
+    state, token = await cloud_state(request), await token_from(request)
     paging = Paging(page, per_page, q) if include == "users" else None
     # The busiest read: authentication and the answer share one worker-thread hop and
     # one session, and the summary is served from its serialized form while current.
