@@ -28,7 +28,7 @@ from services.ghes_agent.domain.errors import SourceError
 from services.ghes_agent.domain.export import export_report
 from services.ghes_agent.domain.keys import load_or_create_key
 from services.ghes_agent.domain.runs import ensure_identity
-from services.ghes_agent.main import users_source
+from services.ghes_agent.domain.sources import users_source
 from services.ghes_agent.settings import AgentSettings
 from shared import public_key_text
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 from pydantic import ValidationError
 
-from services.ghes_agent.domain.errors import AgentError
+from services.ghes_agent.domain.errors import AgentError, NotConnectedError
+from services.ghes_agent.settings import AgentSettings
 from shared import ErrorBody, UsageReceipt
 
 
@@ -30,6 +33,27 @@ class CloudError(AgentError):
         self.retryable = status is None or status >= 500 or status in (408, 429)
         self.current_sequence = current_sequence
         self.retry_after = retry_after
+
+
+def cloud_client_factory(
+    settings: AgentSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> Callable[[], CloudClient]:
+    """A new client per delivery. Checked then, not at start: an agent that only exports
+    files for uploading by hand never needs the cloud."""
+
+    def make() -> CloudClient:
+        if not settings.cloud_url or settings.instance_token is None:
+            raise NotConnectedError(
+                "not connected: set GHES_AGENT_CLOUD_URL and GHES_AGENT_INSTANCE_TOKEN"
+            )
+        return CloudClient(
+            settings.cloud_url,
+            settings.instance_token.get_secret_value(),
+            timeout=settings.http_timeout_seconds,
+            transport=transport,
+        )
+
+    return make
 
 
 class CloudClient:

@@ -20,8 +20,9 @@ from typing import IO, Any
 import httpx
 
 from services.ghes_agent.domain.errors import SourceError
-from services.ghes_agent.domain.sources import InstanceFacts
+from services.ghes_agent.domain.facts import InstanceFacts, UsersSource
 from services.ghes_agent.domain.users_csv import UsersSnapshot, read_users
+from services.ghes_agent.settings import AgentSettings
 from shared import LicenseInfo
 
 log = logging.getLogger(__name__)
@@ -210,3 +211,40 @@ def license_info(body: dict[str, Any]) -> LicenseInfo | None:
         except ValueError:
             log.warning("GHES license expire_at %r is not understood; reporting it unknown", raw)
     return LicenseInfo(seats=parsed_seats, expires_at=expires)
+
+
+def ghes_source(
+    settings: AgentSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> UsersSource:
+    """Reads the instance at ``GHES_AGENT_GHES_URL`` with a new client each time."""
+    url, token = settings.ghes_url or "", settings.ghes_token
+
+    async def collect() -> InstanceFacts:
+        if token is None:
+            raise SourceError("GHES_AGENT_GHES_URL is set but GHES_AGENT_GHES_TOKEN is not")
+        client = GhesClient(
+            url,
+            token.get_secret_value(),
+            verify=tls_verification(settings),
+            timeout=settings.http_timeout_seconds,
+            report_max_wait=settings.ghes_report_max_wait_seconds,
+            report_poll_interval=settings.ghes_report_poll_seconds,
+            transport=transport,
+        )
+        async with client:
+            return await client.collect()
+
+    return collect
+
+
+def tls_verification(settings: AgentSettings) -> ssl.SSLContext | bool:
+    if not settings.ghes_verify_tls:
+        log.warning(
+            "TLS VERIFICATION OF %s IS OFF (GHES_AGENT_GHES_VERIFY_TLS=false): anyone on the "
+            "network path can read the site-admin token and forge the users report",
+            settings.ghes_url,
+        )
+        return False
+    if settings.ghes_ca_bundle is not None:
+        return ssl.create_default_context(cafile=str(settings.ghes_ca_bundle))
+    return True

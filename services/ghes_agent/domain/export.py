@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.ghes_agent.domain.facts import InstanceFacts
 from services.ghes_agent.domain.outbox import ReportState, store_new_report
-from services.ghes_agent.domain.sources import InstanceFacts
 from shared import sign_report
 
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.clock import as_utc, utcnow
 from services.ghes_agent.db.models import OutboxReport
+from services.ghes_agent.domain.facts import InstanceFacts
 from services.ghes_agent.domain.report_builder import build_report, compress
 from services.ghes_agent.domain.runs import lock_state
-from services.ghes_agent.domain.sources import InstanceFacts
 
 LEASE = timedelta(minutes=10)
 """How long a process may hold a report it is sending before another may take it."""

@@ -1,27 +1,31 @@
-"""Where an instance's users and license facts come from: an all_users.csv file, or the
-GHES instance itself (``clients/ghes.py``)."""
+"""Where an instance's users and license facts come from: the GHES instance itself
+(``clients/ghes.py``), an all_users.csv file, or nowhere yet (the agent says what to set)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+import httpx
+
+from services.ghes_agent.clients.ghes import ghes_source
 from services.ghes_agent.domain.errors import SourceError
-from services.ghes_agent.domain.users_csv import Progress, UsersSnapshot, read_users_file
-from shared import LicenseInfo
+from services.ghes_agent.domain.facts import InstanceFacts, UsersSource
+from services.ghes_agent.domain.users_csv import Progress, read_users_file
+from services.ghes_agent.settings import AgentSettings
 
 
-@dataclass(frozen=True, slots=True)
-class InstanceFacts:
-    snapshot: UsersSnapshot
-    ghes_version: str
-    license: LicenseInfo | None
-
-
-UsersSource = Callable[[], Coroutine[Any, Any, InstanceFacts]]
+def users_source(
+    settings: AgentSettings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    progress: Progress | None = None,
+) -> UsersSource:
+    """The GHES instance when its URL is set, else the users file when one is set."""
+    if settings.ghes_url:
+        return ghes_source(settings, transport)
+    if settings.users_csv is not None:
+        return csv_source(settings.users_csv, settings.ghes_version, progress)
+    return no_source()
 
 
 def csv_source(path: Path, ghes_version: str, progress: Progress | None = None) -> UsersSource:

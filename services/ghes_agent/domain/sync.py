@@ -17,8 +17,8 @@ from services.ghes_agent.db.models import OutboxReport
 from services.ghes_agent.domain import outbox
 from services.ghes_agent.domain.delivery import Delivery, DeliveryError, deliver
 from services.ghes_agent.domain.errors import AgentError
+from services.ghes_agent.domain.facts import InstanceFacts, UsersSource
 from services.ghes_agent.domain.runs import lock_state, update_run
-from services.ghes_agent.domain.sources import InstanceFacts, UsersSource
 from shared import UsageReceipt
 
 log = logging.getLogger(__name__)
