@@ -67,7 +67,7 @@ class SyncRunner:
 class DeliveryWorker:
     """Sends kept reports again when they are due; woken early whenever a run ends.
 
-    The retry of a report, end to end: ``_step`` asks ``outbox.next_due`` for the newest
+    The retry of a report, end to end: ``step`` asks ``outbox.next_due`` for the newest
     pending report; once due, it starts a retry run (``sync.execute_retry``), which claims
     the report (``outbox.claim``) and sends it (``delivery.deliver``). On a failure,
     ``delivery`` records in the outbox when it is due again, or that it never will be.
@@ -92,7 +92,7 @@ class DeliveryWorker:
     async def _loop(self) -> None:
         while True:
             try:
-                wait = await self._step()
+                wait = await self.step()
             except Exception:
                 log.exception("the delivery worker failed; trying again shortly")
                 wait = self.IDLE_CHECK_SECONDS
@@ -100,7 +100,7 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
-    async def _step(self) -> float:
+    async def step(self) -> float:
         """Send the newest pending report if due; return how long to sleep."""
         due = await asyncio.to_thread(next_due, self.runner.ctx.delivery.sessions)
         if due is None:

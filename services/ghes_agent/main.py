@@ -106,6 +106,7 @@ async def running_agent(
             signing_key=signing_key,
             admin_token=admin_token(settings),
             runner=runner,
+            worker=worker,
             schedule=schedule,
         )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.exc import OperationalError
@@ -26,7 +27,8 @@ from services.ghes_agent.main import create_app
 from services.ghes_agent.settings import AgentSettings
 from tests.builders import auth, connect, licenses, new_enterprise
 from tests.conftest import AGENT_ADMIN_TOKEN
-from tests.ghes_agent.conftest import client_for, sync_now, users_csv_text, wait_for_run
+from tests.ghes_agent.conftest import CLOUD_URL, client_for, sync_now, users_csv_text
+from tests.ghes_agent.test_sync_api import receipt_for
 
 Fault = str | httpx.Response
 
@@ -302,13 +304,20 @@ async def test_a_newer_report_supersedes_an_undelivered_one(
     assert [e["report_id"] for e in await history(cloud, owner)] == [third["report_id"]]
 
 
-async def test_an_idle_delivery_worker_starts_no_runs(agent: httpx.AsyncClient) -> None:
-    # With nothing pending, the worker stays idle: exactly the runs that were asked for.
-    await asyncio.sleep(0.05)
+@respx.mock
+async def test_an_idle_delivery_worker_starts_no_runs(
+    agent_app: FastAPI, agent: httpx.AsyncClient
+) -> None:
+    # With nothing pending, a step of the worker (awaited to its end) starts no run and
+    # sleeps for the idle interval: exactly the runs that were asked for exist.
+    respx.post(f"{CLOUD_URL}/server-usage").mock(side_effect=receipt_for)
+    worker = agent_app.state.agent.worker
+    assert await worker.step() == worker.IDLE_CHECK_SECONDS
     assert (await agent.get("/sync/runs")).json()["runs"] == []
-    run = (await agent.post("/sync/trigger")).json()
-    await wait_for_run(agent, run["id"])
-    assert len((await agent.get("/sync/runs")).json()["runs"]) == 1
+    run = await sync_now(agent)
+    assert run["status"] == "succeeded"
+    assert await worker.step() == worker.IDLE_CHECK_SECONDS
+    assert [r["id"] for r in (await agent.get("/sync/runs")).json()["runs"]] == [run["id"]]
 
 
 async def test_a_database_error_during_ingest_is_retried_and_nothing_is_lost(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.common.auth_header import bearer_token
 from services.common.secrets import same_secret
 from services.ghes_agent.domain.errors import NotAuthenticatedError
-from services.ghes_agent.jobs import SyncRunner, WeeklySchedule
+from services.ghes_agent.jobs import DeliveryWorker, SyncRunner, WeeklySchedule
 from services.ghes_agent.settings import AgentSettings
 
 
@@ -25,6 +25,7 @@ class AgentAppState:
     signing_key: Ed25519PrivateKey
     admin_token: str
     runner: SyncRunner
+    worker: DeliveryWorker
     schedule: WeeklySchedule | None
 
 
