@@ -6,8 +6,8 @@ is ``pending`` until it ends ``delivered`` (the cloud took it), ``refused`` (a f
 ``expired`` (undelivered for too long) or ``superseded`` (a newer report was generated). An
 ``exported`` report was written to a file for uploading by hand and is never sent.
 
-Transactions: a function given ``sessions`` opens and commits its own; one given a
-``Session`` runs inside its caller's.
+Transactions, here as everywhere in the agent: a function given ``sessions`` opens and
+commits its own; one given a ``Session`` runs inside its caller's and never commits.
 """
 
 from __future__ import annotations
