@@ -35,27 +35,6 @@ class CloudError(AgentError):
         self.retry_after = retry_after
 
 
-def cloud_client_factory(
-    settings: AgentSettings, transport: httpx.AsyncBaseTransport | None = None
-) -> Callable[[], CloudClient]:
-    """A new client per delivery. Checked then, not at start: an agent that only exports
-    files for uploading by hand never needs the cloud."""
-
-    def make() -> CloudClient:
-        if not settings.cloud_url or settings.instance_token is None:
-            raise NotConnectedError(
-                "not connected: set GHES_AGENT_CLOUD_URL and GHES_AGENT_INSTANCE_TOKEN"
-            )
-        return CloudClient(
-            settings.cloud_url,
-            settings.instance_token.get_secret_value(),
-            timeout=settings.http_timeout_seconds,
-            transport=transport,
-        )
-
-    return make
-
-
 class CloudClient:
     def __init__(
         self,
@@ -113,3 +92,24 @@ def _cloud_error(response: httpx.Response) -> CloudError:
         current_sequence=current,
         retry_after=response.headers.get("retry-after"),
     )
+
+
+def cloud_client_factory(
+    settings: AgentSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> Callable[[], CloudClient]:
+    """A new client per delivery. Checked then, not at start: an agent that only exports
+    files for uploading by hand never needs the cloud."""
+
+    def make() -> CloudClient:
+        if not settings.cloud_url or settings.instance_token is None:
+            raise NotConnectedError(
+                "not connected: set GHES_AGENT_CLOUD_URL and GHES_AGENT_INSTANCE_TOKEN"
+            )
+        return CloudClient(
+            settings.cloud_url,
+            settings.instance_token.get_secret_value(),
+            timeout=settings.http_timeout_seconds,
+            transport=transport,
+        )
+
+    return make

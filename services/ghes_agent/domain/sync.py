@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 
 class ReportNotClaimedError(AgentError):
+    """A retry run found its report no longer pending, or held by another process."""
+
     code = "not_claimed"
 
 
@@ -36,6 +38,8 @@ class SyncContext:
 
 
 async def execute_run(ctx: SyncContext, run_id: str) -> None:
+    """Read the users, generate and keep a new report, and deliver it."""
+
     async def collect_and_send() -> UsageReceipt:
         facts = await ctx.collect()
         return await _generate_and_deliver(ctx, run_id, facts)
