@@ -102,7 +102,10 @@ class DeliveryWorker:
 
     async def step(self) -> float:
         """Send the newest pending report if due; return how long to sleep."""
-        due = await asyncio.to_thread(next_due, self.runner.ctx.delivery.sessions)
+        delivery = self.runner.ctx.delivery
+        if not delivery.connected:
+            return self.IDLE_CHECK_SECONDS  # nowhere to send to: retrying would only fail
+        due = await asyncio.to_thread(next_due, delivery.sessions)
         if due is None:
             return self.IDLE_CHECK_SECONDS
         report_id, when = due

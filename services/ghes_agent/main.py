@@ -19,7 +19,7 @@ from services.common.observability import configure_logging, install_observabili
 from services.ghes_agent.api.deps import AgentAppState
 from services.ghes_agent.api.errors import install_error_handlers
 from services.ghes_agent.api.routes import router
-from services.ghes_agent.clients.cloud import cloud_client_factory
+from services.ghes_agent.clients.cloud import cloud_client_factory, is_connected
 from services.ghes_agent.db.migrate import migrate
 from services.ghes_agent.domain.delivery import Delivery, RetryPolicy
 from services.ghes_agent.domain.keys import load_or_create_admin_token, load_or_create_key
@@ -80,7 +80,13 @@ async def running_agent(
         signing_key = load_or_create_key(settings.data_dir)
         public_key = public_key_text(signing_key)
         cloud_client = cloud_client_factory(settings, cloud_transport)
-        delivery = Delivery(sessions, cloud_client, public_key, retry_policy(settings))
+        delivery = Delivery(
+            sessions,
+            cloud_client,
+            public_key,
+            retry_policy(settings),
+            connected=is_connected(settings),
+        )
         runner = SyncRunner(
             SyncContext(users_source(settings, ghes_transport), settings.hostname, delivery)
         )

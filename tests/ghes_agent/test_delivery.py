@@ -19,9 +19,12 @@ import pytest
 import respx
 from fastapi import FastAPI
 from pydantic import SecretStr
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from services.cloud_api.domain.ingest import usage_reports
+from services.common.clock import utcnow
+from services.ghes_agent.db.models import OutboxReport
 from services.ghes_agent.domain.delivery import RetryPolicy, parse_retry_after
 from services.ghes_agent.main import create_app
 from services.ghes_agent.settings import AgentSettings
@@ -347,3 +350,41 @@ async def test_a_database_error_during_ingest_is_retried_and_nothing_is_lost(
         await wait_until_delivered(agent)
     assert [e["report_id"] for e in await history(cloud, owner)] == [first["report_id"]]
     assert (await licenses(cloud, owner))["total_seats_consumed"] == 2
+
+
+async def test_an_agent_without_a_cloud_keeps_no_report_and_retries_nothing(
+    agent_settings: AgentSettings,
+) -> None:
+    # An export-only agent (no cloud URL or token): a sync fails at once and says why; no
+    # report is left pending, so the worker has nothing to retry (it used to claim the
+    # report, fail "not connected", and start a failing run every step).
+    settings = agent_settings.model_copy(update={"cloud_url": None, "instance_token": None})
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), client_for(app) as agent:
+        run = await sync_now(agent)
+        assert run["status"] == "failed"
+        assert "not connected" in run["error"]
+        assert run["report_id"] is None
+        assert (await agent.get("/sync/status")).json()["pending_reports"] == 0
+        worker = app.state.agent.worker
+        assert await worker.step() == worker.IDLE_CHECK_SECONDS
+        assert [r["id"] for r in (await agent.get("/sync/runs")).json()["runs"]] == [run["id"]]
+
+
+@respx.mock
+async def test_a_report_another_process_sends_is_not_retried_before_its_lease_ends(
+    agent_app: FastAPI, agent: httpx.AsyncClient
+) -> None:
+    respx.post(f"{CLOUD_URL}/server-usage").mock(return_value=httpx.Response(503))
+    failed = await sync_now(agent)
+    assert failed["status"] == "failed"
+    state = agent_app.state.agent
+    with state.sessions.begin() as session:  # due now, and held by another process
+        session.execute(
+            update(OutboxReport)
+            .where(OutboxReport.report_id == failed["report_id"])
+            .values(next_attempt_at=utcnow(), lease_until=utcnow() + timedelta(minutes=5))
+        )
+    wait = await state.worker.step()
+    assert 0 < wait <= state.worker.IDLE_CHECK_SECONDS
+    assert [r["id"] for r in (await agent.get("/sync/runs")).json()["runs"]] == [failed["id"]]

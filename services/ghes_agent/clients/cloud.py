@@ -94,6 +94,11 @@ def _cloud_error(response: httpx.Response) -> CloudError:
     )
 
 
+def is_connected(settings: AgentSettings) -> bool:
+    """Whether the agent is set up to send to the cloud (an export-only agent is not)."""
+    return bool(settings.cloud_url) and settings.instance_token is not None
+
+
 def cloud_client_factory(
     settings: AgentSettings, transport: httpx.AsyncBaseTransport | None = None
 ) -> Callable[[], CloudClient]:
@@ -101,13 +106,12 @@ def cloud_client_factory(
     files for uploading by hand never needs the cloud."""
 
     def make() -> CloudClient:
-        if not settings.cloud_url or settings.instance_token is None:
-            raise NotConnectedError(
-                "not connected: set GHES_AGENT_CLOUD_URL and GHES_AGENT_INSTANCE_TOKEN"
-            )
+        url, token = settings.cloud_url, settings.instance_token
+        if not url or token is None:  # as is_connected() says
+            raise NotConnectedError
         return CloudClient(
-            settings.cloud_url,
-            settings.instance_token.get_secret_value(),
+            url,
+            token.get_secret_value(),
             timeout=settings.http_timeout_seconds,
             transport=transport,
         )

@@ -22,7 +22,7 @@ from services.common.clock import as_utc, utcnow
 from services.ghes_agent.clients.cloud import CloudClient, CloudError
 from services.ghes_agent.db.models import OutboxReport, SyncRun
 from services.ghes_agent.domain import outbox
-from services.ghes_agent.domain.errors import AgentError
+from services.ghes_agent.domain.errors import AgentError, NotConnectedError
 from shared import UsageReceipt
 
 
@@ -76,6 +76,13 @@ class Delivery:
     cloud_client: Callable[[], CloudClient]
     public_key: str
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    connected: bool = True
+    """False for an agent without a cloud URL or token: nothing is generated to be sent,
+    and nothing kept is retried."""
+
+    def ensure_connected(self) -> None:
+        if not self.connected:
+            raise NotConnectedError
 
 
 async def deliver(delivery: Delivery, run_id: str, report_id: str) -> UsageReceipt:

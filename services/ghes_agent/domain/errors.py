@@ -35,3 +35,6 @@ class NotConnectedError(AgentError):
     """The agent is not set up to send to the cloud (no cloud URL or instance token)."""
 
     code = "not_connected"
+
+    def __init__(self) -> None:
+        super().__init__("not connected: set GHES_AGENT_CLOUD_URL and GHES_AGENT_INSTANCE_TOKEN")

@@ -84,18 +84,28 @@ def store_new_report(
 
 
 def next_due(sessions: sessionmaker[Session]) -> tuple[str, datetime] | None:
-    """The newest pending report and when it is due. Older pending ones are superseded."""
+    """The newest pending report and when it is due. Older pending ones are superseded. A
+    report another process holds is due when its lease ends, not before: a claim that
+    must fail would start a run that fails at once, again and again."""
     with sessions() as session:
         row = session.execute(
-            select(OutboxReport.report_id, OutboxReport.next_attempt_at, OutboxReport.created_at)
+            select(
+                OutboxReport.report_id,
+                OutboxReport.next_attempt_at,
+                OutboxReport.created_at,
+                OutboxReport.lease_until,
+            )
             .where(OutboxReport.state == ReportState.PENDING)
             .order_by(OutboxReport.sequence.desc())
             .limit(1)
         ).first()
     if row is None:
         return None
-    report_id, next_attempt_at, created_at = row
-    return report_id, as_utc(next_attempt_at or created_at)
+    report_id, next_attempt_at, created_at, lease_until = row
+    due = as_utc(next_attempt_at or created_at)
+    if lease_until is not None:
+        due = max(due, as_utc(lease_until))
+    return report_id, due
 
 
 def claim(sessions: sessionmaker[Session], report_id: str) -> bool:

@@ -41,6 +41,7 @@ async def execute_run(ctx: SyncContext, run_id: str) -> None:
     """Read the users, generate and keep a new report, and deliver it."""
 
     async def collect_and_send() -> UsageReceipt:
+        ctx.delivery.ensure_connected()  # before a report is kept that could never be sent
         facts = await ctx.collect()
         return await _generate_and_deliver(ctx, run_id, facts)
 
