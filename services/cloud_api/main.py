@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from sqlalchemy.orm import sessionmaker
 
 from services.cloud_api.api.deps import CloudState
 from services.cloud_api.api.errors import install_error_handlers
@@ -27,7 +26,7 @@ from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.reporting.summary import SummaryCache
 from services.cloud_api.metrics import CloudMetrics, FiguresCollector
 from services.cloud_api.settings import Settings
-from services.common.db import make_engine
+from services.common.db import make_engine, make_sessions
 from services.common.log_redaction import install_redaction
 from services.common.observability import configure_logging, install_observability
 from services.common.probe import ProbeConnections
@@ -43,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         migrate(engine)
-        sessions = sessionmaker(engine, expire_on_commit=False)
+        sessions = make_sessions(engine)
         cache = LicenseEngine()
         probe = ProbeConnections(engine)
         await probe.warm_up()

@@ -1,4 +1,19 @@
-"""Engine construction and migrations shared by both services' databases."""
+"""Engines, sessions and migrations shared by both services' databases.
+
+One way to open a transaction, the same on both databases and in both services:
+
+* ``with sessions() as session:`` reads. On SQLite its transaction starts deferred: under
+  WAL it takes no lock and never waits for a writer. It refuses to write
+  (:class:`ReadSessionWriteError`).
+* ``with sessions.begin() as session:`` writes, committed when the block ends, rolled back
+  when it raises. On SQLite it begins ``IMMEDIATE``: it takes the database's write lock at
+  once, and a concurrent writer waits its turn (``busy_timeout``) instead of failing.
+
+A deferred SQLite transaction that reads and then writes cannot take the write lock once
+another writer has committed since its read (``SQLITE_BUSY_SNAPSHOT``: its snapshot is
+stale), and no busy timeout helps it: that is why a write says so when it begins.
+PostgreSQL takes row locks as statements need them, and its transactions are unchanged.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +26,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, Dialect, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    SessionTransactionOrigin,
+    sessionmaker,
+)
 
 from services.common.clock import as_utc
 
@@ -62,7 +84,8 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # pysqlite's own transaction handling defers BEGIN past SELECTs, which breaks
-        # read-then-write atomicity; SQLAlchemy's documented fix is to take it over.
+        # read-then-write atomicity, and never begins IMMEDIATE; SQLAlchemy's documented
+        # fix is to turn it off and emit BEGIN ourselves (the "begin" listener below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
@@ -73,10 +96,65 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            connection.exec_driver_sql("BEGIN")
+        options = connection.get_execution_options()
+        if options.get("isolation_level") != "AUTOCOMMIT":
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_LOCK) else "BEGIN")
 
     return engine
+
+
+# The execution option that makes a SQLite transaction begin IMMEDIATE (see _sqlite_engine).
+WRITE_LOCK = "license_sync_write_lock"
+
+
+class ReadSessionWriteError(RuntimeError):
+    """A write in a session opened for reading: a bug, which every test run would find."""
+
+
+class UnitOfWorkSession(Session):
+    """A session whose explicit ``begin()`` is a write transaction (see the module's
+    docstring); its autobegun transactions are reads."""
+
+    def begin(self, nested: bool = False) -> SessionTransaction:
+        transaction = super().begin(nested)
+        if not nested and self.info.get(WRITE_LOCK):
+            # Procure the connection now, asking for the write lock: SQLite then waits for
+            # the other writers here, before this transaction has read anything.
+            self.connection(execution_options={WRITE_LOCK: True})
+        return transaction
+
+
+def make_sessions(engine: Engine) -> sessionmaker[Session]:
+    """Reads with ``sessions()``, writes with ``sessions.begin()``."""
+    # Only SQLite needs its lock taken at BEGIN; on PostgreSQL begin() stays as it was.
+    info = {WRITE_LOCK: True} if engine.dialect.name == "sqlite" else {}
+    return sessionmaker[Session](
+        engine, class_=UnitOfWorkSession, expire_on_commit=False, info=info
+    )
+
+
+def _writing(session: Session) -> bool:
+    transaction = session.get_transaction()
+    return transaction is not None and transaction.origin is SessionTransactionOrigin.BEGIN
+
+
+def _refuse_write(session: Session) -> None:
+    if not _writing(session):
+        raise ReadSessionWriteError(
+            "this session was opened for reading (sessions()); write in "
+            "`with sessions.begin() as session:`, which takes SQLite's write lock at once"
+        )
+
+
+@event.listens_for(UnitOfWorkSession, "do_orm_execute")
+def _statement_in_read(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _refuse_write(state.session)
+
+
+@event.listens_for(UnitOfWorkSession, "before_flush")
+def _flush_in_read(session: Session, _context: Any, _instances: Any) -> None:
+    _refuse_write(session)
 
 
 def run_migrations(engine: Engine, script_location: Path, version_table: str) -> None:

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from services.common.db import make_engine
+from services.common.db import make_engine, make_sessions
 from services.common.progress import ProgressBar
 from services.ghes_agent.db.migrate import migrate
 from services.ghes_agent.domain.errors import SourceError
@@ -71,11 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _sessions(settings: AgentSettings) -> sessionmaker:  # type: ignore[type-arg]
+def _sessions(settings: AgentSettings) -> sessionmaker[Session]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url())
     migrate(engine)
-    sessions = sessionmaker(engine, expire_on_commit=False)
+    sessions = make_sessions(engine)
     ensure_identity(sessions)
     return sessions
 

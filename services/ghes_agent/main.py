@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.common.db import make_engine
+from services.common.db import make_engine, make_sessions
 from services.common.log_redaction import install_redaction
 from services.common.observability import configure_logging, install_observability
 from services.ghes_agent.api.deps import AgentAppState
@@ -122,7 +122,7 @@ def open_database(settings: AgentSettings) -> tuple[Engine, sessionmaker[Session
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url())
     migrate(engine)
-    return engine, sessionmaker(engine, expire_on_commit=False)
+    return engine, make_sessions(engine)
 
 
 def retry_policy(settings: AgentSettings) -> RetryPolicy:
