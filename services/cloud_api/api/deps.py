@@ -1,9 +1,11 @@
-"""Dependencies: the app's typed state, the caller's identity, units of work."""
+"""Dependencies: the app's typed state and the caller's identity.
+
+Units of work are opened by the handlers themselves (docs/decisions.md, "Transactions"):
+``with state.sessions.begin() as session:`` to write, ``with state.sessions() as session:``
+to read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -32,16 +34,11 @@ class CloudState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    """``sessions()`` reads, ``sessions.begin()`` writes (services.common.db.make_sessions)."""
     cache: LicenseEngine
     summaries: SummaryCache
     metrics: CloudMetrics
     probe: ProbeConnections
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """Commits when the block succeeds, rolls back when it raises."""
-        with self.sessions.begin() as session:
-            yield session
 
 
 # The two dependencies below are async so that FastAPI runs them on the event loop: a plain
@@ -71,6 +68,9 @@ async def require_operator(state: StateDep, token: TokenDep) -> None:
     check_operator(token, expected.get_secret_value() if expected else None)
 
 
+# The caller is known in a read of its own, ended before the handler opens its unit of
+# work: a write's lock is never taken for a caller not yet authenticated (nor held while
+# a push body arrives), and a request never holds two pooled connections at once.
 def require_owner(state: StateDep, token: TokenDep) -> OwnerPrincipal:
     with state.sessions() as session:
         return authenticate_owner(session, token)

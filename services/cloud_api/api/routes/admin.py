@@ -20,7 +20,7 @@ router = APIRouter(tags=["operator"], responses=error_responses())
 def create_enterprise(
     body: EnterpriseCreate, state: StateDep, _operator: OperatorDep
 ) -> EnterpriseCreated:
-    with state.transaction() as session:
+    with state.sessions.begin() as session:
         created = enterprises.create_enterprise(
             session,
             slug=body.slug,
@@ -42,7 +42,7 @@ def update_enterprise(
     enterprise: str, body: EnterpriseUpdate, state: StateDep, _operator: OperatorDep
 ) -> EnterpriseView:
     """Change purchased seats, the name, or whether the enterprise uses SAML/SCIM."""
-    with state.transaction() as session:
+    with state.sessions.begin() as session:
         updated = enterprises.update_enterprise(
             session,
             enterprise,
@@ -61,6 +61,6 @@ def update_enterprise(
 @router.post("/admin/enterprises/{enterprise}/owner-tokens", status_code=status.HTTP_201_CREATED)
 def issue_owner_token(enterprise: str, state: StateDep, _operator: OperatorDep) -> OwnerTokenIssued:
     """A further owner token: to hand over, or when the only one was lost."""
-    with state.transaction() as session:
+    with state.sessions.begin() as session:
         token = enterprises.issue_owner_token(session, enterprise)
         return OwnerTokenIssued(slug=enterprise, owner_token=token)

@@ -28,7 +28,7 @@ def replace_accounts(
     enterprise: str, body: AccountsImport, owner: OwnerDep, state: StateDep
 ) -> AccountsImported:
     require_enterprise(owner, enterprise)
-    with state.transaction() as session:
+    with state.sessions.begin() as session:
         target = get_enterprise(session, owner.enterprise_id)
         result = importing.replace_accounts(session, target, body.accounts)
         session.flush()
@@ -47,7 +47,7 @@ def connect_instance(
     enterprise: str, body: InstanceConnect, owner: OwnerDep, state: StateDep
 ) -> InstanceConnected:
     require_enterprise(owner, enterprise)
-    with state.transaction() as session:
+    with state.sessions.begin() as session:
         created = instances.connect_instance(
             session,
             get_enterprise(session, owner.enterprise_id),
@@ -67,7 +67,7 @@ def disconnect_instance(
     enterprise: str, server_id: str, owner: OwnerDep, state: StateDep
 ) -> Response:
     require_enterprise(owner, enterprise)
-    with state.transaction() as session:
+    with state.sessions.begin() as session:
         instances.disconnect_instance(
             session, get_enterprise(session, owner.enterprise_id), server_id
         )
@@ -83,7 +83,7 @@ def rotate_instance_token(
 ) -> InstanceConnected:
     """Revoke the instance's token and issue a new one."""
     require_enterprise(owner, enterprise)
-    with state.transaction() as session:
+    with state.sessions.begin() as session:
         instance, token = instances.rotate_instance_token(session, owner.enterprise_id, server_id)
         return instance_connected(instance, token)
 
@@ -92,7 +92,7 @@ def rotate_instance_token(
 def revoke_token(enterprise: str, body: TokenRevoke, owner: OwnerDep, state: StateDep) -> Response:
     """Revoke an owner or instance token of this enterprise (the caller's own included)."""
     require_enterprise(owner, enterprise)
-    with state.transaction() as session:
+    with state.sessions.begin() as session:
         credentials.revoke_token(session, owner.enterprise_id, body.token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
