@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from services.cloud_api.api.body import read_body
-from services.cloud_api.api.deps import InstanceDep, StateDep
+from services.cloud_api.api.deps import CloudState, InstanceDep, StateDep
 from services.cloud_api.api.receipts import receipt_view
 from services.cloud_api.domain.errors import DomainError
 from services.cloud_api.domain.ingest.pushes import apply_push
@@ -42,7 +42,7 @@ async def post_server_usage(
     except DomainError as error:
         # Refused before the report could be read: the one refusal ingest cannot see.
         state.metrics.refused.labels(error.error).inc()
-        await run_in_threadpool(record_refusal, state.sessions, instance.instance_pk, error)
+        await run_in_threadpool(_record_refusal, state, instance.instance_pk, error)
         raise
     public_key = (request.headers.get("x-agent-public-key") or "").strip() or None
     started = time.perf_counter()
@@ -63,3 +63,8 @@ async def post_server_usage(
         state.metrics.report_users.observe(receipt.users_accepted)
     response.status_code = status.HTTP_201_CREATED if receipt.status == "applied" else 200
     return receipt_view(receipt)
+
+
+def _record_refusal(state: CloudState, instance_pk: int, error: DomainError) -> None:
+    with state.sessions.begin() as session:
+        record_refusal(session, instance_pk, error)

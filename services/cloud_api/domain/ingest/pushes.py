@@ -22,11 +22,15 @@ def apply_push(
     public_key: str | None,
 ) -> Receipt:
     """Learns the agent's public key if it sent one, then parses and applies the report;
-    any refusal is recorded as the instance's last sync. Call it in a worker thread:
+    any refusal is recorded as the instance's last sync. An ingest entry point, so it opens
+    its own transactions; parsing happens outside them. Call it in a worker thread:
     parsing 100,000s of users must not hold the event loop."""
     with refusals_recorded(sessions, instance_pk):
         if public_key:
-            learn_public_key(sessions, instance_pk, public_key)
+            # A write of its own, before the report's: the key is learned even when the
+            # report is then refused or answered as a duplicate.
+            with sessions.begin() as session:
+                learn_public_key(session, instance_pk, public_key)
         with collector_paused():
             try:
                 report = parse_report(body, defer_keys=True)  # checked while stored

@@ -26,6 +26,9 @@ from shared import (
 def apply_upload(
     sessions: sessionmaker[Session], cache: LicenseEngine, enterprise_id: int, export: ExportFile
 ) -> Receipt:
+    """An ingest entry point (it opens its own transactions): finds the instance in a read,
+    checks the file outside any transaction, applies the report in a write, and records a
+    refusal in a write of its own. Call it in a worker thread."""
     server_id = export.report.get("server_id")
     if not isinstance(server_id, str) or not server_id:
         raise InvalidInputError(

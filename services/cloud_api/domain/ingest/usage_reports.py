@@ -50,6 +50,10 @@ def apply_report(
     report: ParsedReport,
     source: Source,
 ) -> Receipt:
+    """Takes the sessionmaker, not a session: like every ingest entry point it owns its
+    transaction (docs/decisions.md, "Transactions"). The commit decides what happened (a
+    report_id or server_id taken meanwhile is found there), and the caches learn the new
+    report only once it is committed."""
     try:
         with sessions.begin() as session:
             instance = _lock_instance(session, instance_pk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Credential, Enterprise, ServerInstance, ServerUser
 from services.cloud_api.domain.access.credentials import issue_credential, revoke_instance_tokens
@@ -109,16 +109,15 @@ def list_instances(session: Session, enterprise_id: int) -> list[ServerInstance]
     )
 
 
-def learn_public_key(sessions: sessionmaker[Session], instance_pk: int, public_key: str) -> None:
+def learn_public_key(session: Session, instance_pk: int, public_key: str) -> None:
     """The first connected push may introduce the agent's key (its token vouches for it);
     a key once known is never replaced this way."""
     try:
         load_public_key(public_key)
     except ValueError as error:
         raise InvalidInputError(f"X-Agent-Public-Key: {error}", code="invalid_public_key") from None
-    with sessions.begin() as session:
-        session.execute(
-            update(ServerInstance)
-            .where(ServerInstance.id == instance_pk, ServerInstance.public_key.is_(None))
-            .values(public_key=public_key)
-        )
+    session.execute(
+        update(ServerInstance)
+        .where(ServerInstance.id == instance_pk, ServerInstance.public_key.is_(None))
+        .values(public_key=public_key)
+    )
