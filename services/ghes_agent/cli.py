@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.common.db import make_engine, make_sessions
 from services.common.progress import ProgressBar
 from services.ghes_agent.db.migrate import migrate
+from services.ghes_agent.db.models import AgentState
 from services.ghes_agent.domain.errors import SourceError
 from services.ghes_agent.domain.export import export_report
 from services.ghes_agent.domain.keys import load_or_create_key
@@ -71,17 +72,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _sessions(settings: AgentSettings) -> sessionmaker[Session]:
+def _database(settings: AgentSettings) -> tuple[sessionmaker[Session], AgentState]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url())
     migrate(engine)
     sessions = make_sessions(engine)
-    ensure_identity(sessions)
-    return sessions
+    with sessions.begin() as session:
+        identity = ensure_identity(session)
+    return sessions, identity
 
 
 def _export(settings: AgentSettings, output: Path | None, *, show_progress: bool) -> int:
-    sessions = _sessions(settings)
+    sessions, _identity = _database(settings)
     name = settings.users_csv.name if settings.users_csv else "users"
     bar = ProgressBar(f"reading {name}", enabled=show_progress)
     try:
@@ -103,7 +105,7 @@ def _export(settings: AgentSettings, output: Path | None, *, show_progress: bool
 
 
 def _instance(settings: AgentSettings) -> int:
-    identity = ensure_identity(_sessions(settings))
+    _sessions, identity = _database(settings)
     print(f"server_id:  {identity.server_id}")
     print(f"hostname:   {settings.hostname}")
     print(f"public_key: {public_key_text(load_or_create_key(settings.data_dir))} (ed25519)")

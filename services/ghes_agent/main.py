@@ -75,8 +75,9 @@ async def running_agent(
     async with AsyncExitStack() as started:
         engine, sessions = open_database(settings)
         started.callback(engine.dispose)
-        identity = ensure_identity(sessions)
-        abandon_interrupted_runs(sessions)
+        with sessions.begin() as session:
+            identity = ensure_identity(session)
+            abandon_interrupted_runs(session)
         signing_key = load_or_create_key(settings.data_dir)
         public_key = public_key_text(signing_key)
         cloud_client = cloud_client_factory(settings, cloud_transport)

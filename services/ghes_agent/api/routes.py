@@ -25,17 +25,20 @@ async def trigger_sync(state: StateDep, _admin: AdminDep) -> RunView:
 
 @router.get("/sync/runs", tags=["sync"])
 def list_sync_runs(state: StateDep, _admin: AdminDep) -> RunList:
-    return RunList(runs=[RunView.model_validate(run) for run in list_runs(state.sessions)])
+    with state.sessions() as session:
+        return RunList(runs=[RunView.model_validate(run) for run in list_runs(session)])
 
 
 @router.get("/sync/runs/{run_id}", tags=["sync"])
 def get_sync_run(run_id: str, state: StateDep, _admin: AdminDep) -> RunView:
-    return RunView.model_validate(get_run(state.sessions, run_id))
+    with state.sessions() as session:
+        return RunView.model_validate(get_run(session, run_id))
 
 
 @router.get("/sync/status", tags=["sync"])
 def get_sync_status(state: StateDep, _admin: AdminDep) -> StatusView:
-    current = sync_status(state.sessions)
+    with state.sessions() as session:
+        current = sync_status(session)
     schedule = state.schedule
     return StatusView(
         last_success=current.last_success,

@@ -29,6 +29,8 @@ def export_report(
     *,
     hostname: str,
 ) -> ExportResult:
+    """Like a run's step, the export is a transaction of its own: the next sequence is
+    taken and the report kept together, before the file leaves."""
     document = store_new_report(
         sessions, facts, hostname=hostname, run_id=None, state=ReportState.EXPORTED
     )

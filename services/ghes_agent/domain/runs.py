@@ -19,16 +19,13 @@ class RunNotFoundError(NotFoundError):
     """No sync run has that id."""
 
 
-def ensure_identity(sessions: sessionmaker[Session]) -> AgentState:
+def ensure_identity(session: Session) -> AgentState:
     """The server_id is made once and kept for the instance's lifetime."""
-    with sessions.begin() as session:
-        state = session.get(AgentState, 1)
-        if state is None:
-            state = AgentState(
-                id=1, server_id=str(uuid.uuid4()), last_sequence=0, created_at=utcnow()
-            )
-            session.add(state)
-        return state
+    state = session.get(AgentState, 1)
+    if state is None:
+        state = AgentState(id=1, server_id=str(uuid.uuid4()), last_sequence=0, created_at=utcnow())
+        session.add(state)
+    return state
 
 
 def lock_state(session: Session) -> AgentState:
@@ -38,7 +35,8 @@ def lock_state(session: Session) -> AgentState:
 
 
 def start_run(sessions: sessionmaker[Session], trigger: str) -> tuple[SyncRun, bool]:
-    """A new queued run, or the active one: ``(run, created)``."""
+    """A new queued run, or the active one: ``(run, created)``. A step of a run in the
+    background, so a transaction of its own (docs/decisions.md, "Transactions")."""
     with sessions.begin() as session:
         lock_state(session)
         active = session.scalar(
@@ -57,32 +55,29 @@ def start_run(sessions: sessionmaker[Session], trigger: str) -> tuple[SyncRun, b
 
 
 def update_run(sessions: sessionmaker[Session], run_id: str, **values: Any) -> None:
+    """A step of a run in the background: committed at once, so that GET /sync/runs shows
+    it while the run goes on and a crash does not lose it."""
     with sessions.begin() as session:
         session.execute(update(SyncRun).where(SyncRun.id == run_id).values(**values))
 
 
-def get_run(sessions: sessionmaker[Session], run_id: str) -> SyncRun:
-    with sessions() as session:
-        run = session.get(SyncRun, run_id)
-        if run is None:
-            raise RunNotFoundError(f"no sync run {run_id}")
-        return run
+def get_run(session: Session, run_id: str) -> SyncRun:
+    run = session.get(SyncRun, run_id)
+    if run is None:
+        raise RunNotFoundError(f"no sync run {run_id}")
+    return run
 
 
-def list_runs(sessions: sessionmaker[Session], limit: int = 50) -> list[SyncRun]:
-    with sessions() as session:
-        return list(
-            session.scalars(select(SyncRun).order_by(SyncRun.created_at.desc()).limit(limit))
-        )
+def list_runs(session: Session, limit: int = 50) -> list[SyncRun]:
+    return list(session.scalars(select(SyncRun).order_by(SyncRun.created_at.desc()).limit(limit)))
 
 
-def abandon_interrupted_runs(sessions: sessionmaker[Session]) -> int:
+def abandon_interrupted_runs(session: Session) -> int:
     """Runs left active by a process that stopped: their report, if one was generated,
     stays in the outbox for delivery."""
-    with sessions.begin() as session:
-        result = session.execute(
-            update(SyncRun)
-            .where(SyncRun.status.in_(ACTIVE_STATUSES))
-            .values(status="failed", finished_at=utcnow(), error="the agent stopped during the run")
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+    result = session.execute(
+        update(SyncRun)
+        .where(SyncRun.status.in_(ACTIVE_STATUSES))
+        .values(status="failed", finished_at=utcnow(), error="the agent stopped during the run")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

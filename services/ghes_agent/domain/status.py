@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from services.ghes_agent.db.models import OutboxReport, SyncRun
 from services.ghes_agent.domain.outbox import UNDELIVERED, ReportState
@@ -24,33 +24,32 @@ class SyncStatus:
     """Why the newest kept report has not been delivered yet (or was refused)."""
 
 
-def sync_status(sessions: sessionmaker[Session]) -> SyncStatus:
-    with sessions() as session:
-        last_success = session.scalar(
-            select(func.max(SyncRun.finished_at)).where(SyncRun.status == "succeeded")
+def sync_status(session: Session) -> SyncStatus:
+    last_success = session.scalar(
+        select(func.max(SyncRun.finished_at)).where(SyncRun.status == "succeeded")
+    )
+    latest = session.scalar(
+        select(SyncRun)
+        .where(SyncRun.started_at.is_not(None))
+        .order_by(SyncRun.started_at.desc())
+        .limit(1)
+    )
+    pending = session.scalar(
+        select(func.count())
+        .select_from(OutboxReport)
+        .where(OutboxReport.state == ReportState.PENDING)
+    )
+    next_retry = session.scalar(
+        select(func.min(OutboxReport.next_attempt_at)).where(
+            OutboxReport.state == ReportState.PENDING
         )
-        latest = session.scalar(
-            select(SyncRun)
-            .where(SyncRun.started_at.is_not(None))
-            .order_by(SyncRun.started_at.desc())
-            .limit(1)
-        )
-        pending = session.scalar(
-            select(func.count())
-            .select_from(OutboxReport)
-            .where(OutboxReport.state == ReportState.PENDING)
-        )
-        next_retry = session.scalar(
-            select(func.min(OutboxReport.next_attempt_at)).where(
-                OutboxReport.state == ReportState.PENDING
-            )
-        )
-        newest = session.scalar(
-            select(OutboxReport)
-            .where(OutboxReport.state != ReportState.EXPORTED)
-            .order_by(OutboxReport.sequence.desc())
-            .limit(1)
-        )
+    )
+    newest = session.scalar(
+        select(OutboxReport)
+        .where(OutboxReport.state != ReportState.EXPORTED)
+        .order_by(OutboxReport.sequence.desc())
+        .limit(1)
+    )
     return SyncStatus(
         last_success=last_success,
         last_attempt=latest.started_at if latest else None,
