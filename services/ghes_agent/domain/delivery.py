@@ -9,6 +9,7 @@ in ``/sync/status``.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import random
 from collections.abc import Callable
@@ -88,17 +89,19 @@ class Delivery:
 async def deliver(delivery: Delivery, run_id: str, report_id: str) -> UsageReceipt:
     """Send a kept report once. On failure the outbox says what happens to it next (sent
     again when due, refused, or given up) and the DeliveryError says the same to the run."""
-    sessions = delivery.sessions
-    with sessions() as session:
-        report = session.get_one(OutboxReport, report_id)
-        body, attempts, created_at = report.body_gzip, report.attempts + 1, report.created_at
-    _count_attempt(sessions, run_id, report_id)
+    # Database work in worker threads: on SQLite a write waits for the lock (busy
+    # timeout), and the event loop must not wait with it.
+    body, attempts, created_at = await asyncio.to_thread(
+        _start_attempt, delivery.sessions, run_id, report_id
+    )
     try:
         async with delivery.cloud_client() as client:
             receipt = await client.push_report(body, public_key=delivery.public_key)
     except CloudError as error:
-        raise _after_failure(delivery, report_id, error, attempts, as_utc(created_at)) from None
-    outbox.mark_delivered(sessions, report_id)
+        raise await asyncio.to_thread(
+            _after_failure, delivery, report_id, error, attempts, created_at
+        ) from None
+    await asyncio.to_thread(outbox.mark_delivered, delivery.sessions, report_id)
     return receipt
 
 
@@ -118,8 +121,14 @@ def _after_failure(
     return DeliveryError(error, retry_at, f"; will retry at {retry_at.isoformat()}")
 
 
-def _count_attempt(sessions: sessionmaker[Session], run_id: str, report_id: str) -> None:
+def _start_attempt(
+    sessions: sessionmaker[Session], run_id: str, report_id: str
+) -> tuple[bytes, int, datetime]:
+    """The report's body, this attempt's number and when the report was made, with the
+    attempt counted on the run and the report."""
     with sessions.begin() as session:
+        report = session.get_one(OutboxReport, report_id)
+        body, attempts, created_at = report.body_gzip, report.attempts + 1, report.created_at
         session.execute(
             update(SyncRun).where(SyncRun.id == run_id).values(attempts=SyncRun.attempts + 1)
         )
@@ -128,3 +137,4 @@ def _count_attempt(sessions: sessionmaker[Session], run_id: str, report_id: str)
             .where(OutboxReport.report_id == report_id)
             .values(attempts=OutboxReport.attempts + 1)
         )
+    return body, attempts, as_utc(created_at)

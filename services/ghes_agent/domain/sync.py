@@ -57,7 +57,7 @@ async def execute_retry(ctx: SyncContext, run_id: str, report_id: str) -> None:
             raise ReportNotClaimedError(
                 "the report is no longer pending, or another agent process is sending it"
             )
-        _show_report(sessions, run_id, report_id)
+        await asyncio.to_thread(_show_report, sessions, run_id, report_id)
         return await deliver(ctx.delivery, run_id, report_id)
 
     await _carry(ctx.delivery.sessions, run_id, claim_and_send)
@@ -66,18 +66,21 @@ async def execute_retry(ctx: SyncContext, run_id: str, report_id: str) -> None:
 async def _carry(
     sessions: sessionmaker[Session], run_id: str, work: Callable[[], Awaitable[UsageReceipt]]
 ) -> None:
-    """Carry a queued run through ``work`` to ``succeeded`` or ``failed``; never raises."""
-    update_run(sessions, run_id, status="running", started_at=utcnow())
+    """Carry a queued run through ``work`` to ``succeeded`` or ``failed``; never raises.
+    The run's rows are written in worker threads, as every database step of a run is: on
+    SQLite a write waits for the lock, and the event loop must not wait with it."""
+    await asyncio.to_thread(update_run, sessions, run_id, status="running", started_at=utcnow())
     try:
         receipt = await work()
     except AgentError as error:
         log.warning("sync run %s failed: %s", run_id, error)
-        _failed(sessions, run_id, str(error))
+        await _failed(sessions, run_id, str(error))
     except Exception as error:
         log.exception("sync run %s failed unexpectedly", run_id)
-        _failed(sessions, run_id, f"unexpected {type(error).__name__}: {error}")
+        await _failed(sessions, run_id, f"unexpected {type(error).__name__}: {error}")
     else:
-        update_run(
+        await asyncio.to_thread(
+            update_run,
             sessions,
             run_id,
             status="succeeded",
@@ -86,8 +89,10 @@ async def _carry(
         )
 
 
-def _failed(sessions: sessionmaker[Session], run_id: str, reason: str) -> None:
-    update_run(sessions, run_id, status="failed", finished_at=utcnow(), error=reason[:2000])
+async def _failed(sessions: sessionmaker[Session], run_id: str, reason: str) -> None:
+    await asyncio.to_thread(
+        update_run, sessions, run_id, status="failed", finished_at=utcnow(), error=reason[:2000]
+    )
 
 
 async def _generate_and_deliver(
@@ -103,7 +108,7 @@ async def _generate_and_deliver(
         # The cloud holds a newer sequence than ours (this agent was restored from a backup):
         # continue above it with a fresh report of the same users.
         log.warning("cloud is at sequence %s; continuing above it", cloud_sequence)
-        _continue_above(ctx.delivery.sessions, report_id, cloud_sequence)
+        await asyncio.to_thread(_continue_above, ctx.delivery.sessions, report_id, cloud_sequence)
         report_id = await asyncio.to_thread(generate_report, ctx, run_id, facts)
         return await deliver(ctx.delivery, run_id, report_id)
 
