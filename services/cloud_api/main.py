@@ -13,6 +13,7 @@ from services.cloud_api.api.errors import install_error_handlers
 from services.cloud_api.api.fast_lane import SummaryFastLane
 from services.cloud_api.api.routes import (
     admin,
+    audit_log,
     dashboard,
     enterprises,
     github,
@@ -26,6 +27,7 @@ from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.reporting.summary import SummaryCache
 from services.cloud_api.metrics import CloudMetrics, FiguresCollector
 from services.cloud_api.settings import Settings
+from services.common.audit_route import declare_audit_actions
 from services.common.db import make_engine, make_sessions
 from services.common.log_redaction import install_redaction
 from services.common.observability import configure_logging, install_observability
@@ -69,6 +71,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(SummaryFastLane)  # inside observability: its answers are counted too
     install_observability(app, registry, "license_sync_cloud")
-    for module in (health, admin, enterprises, usage, uploads, licenses, github, dashboard):
+    for module in (
+        health,
+        admin,
+        enterprises,
+        usage,
+        uploads,
+        licenses,
+        github,
+        audit_log,
+        dashboard,
+    ):
         app.include_router(module.router)
+    declare_audit_actions(app)
     return app

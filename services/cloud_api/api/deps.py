@@ -25,6 +25,7 @@ from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.reporting.summary import SummaryCache
 from services.cloud_api.metrics import CloudMetrics
 from services.cloud_api.settings import Settings
+from services.common.audit_route import set_actor
 from services.common.auth_header import bearer_token
 from services.common.probe import ProbeConnections
 
@@ -63,22 +64,29 @@ TokenDep = Annotated[str | None, Depends(token_from)]
 owner_security_scheme = HTTPBearer(auto_error=False, description="an enterprise owner token")
 
 
-async def require_operator(state: StateDep, token: TokenDep) -> None:
+# Each credential dependency names the caller for the audit log (services/common/audit_route.py).
+
+
+async def require_operator(request: Request, state: StateDep, token: TokenDep) -> None:
     expected = state.settings.admin_token
-    check_operator(token, expected.get_secret_value() if expected else None)
+    set_actor(request, check_operator(token, expected.get_secret_value() if expected else None))
 
 
 # The caller is known in a read of its own, ended before the handler opens its unit of
 # work: a write's lock is never taken for a caller not yet authenticated (nor held while
 # a push body arrives), and a request never holds two pooled connections at once.
-def require_owner(state: StateDep, token: TokenDep) -> OwnerPrincipal:
+def require_owner(request: Request, state: StateDep, token: TokenDep) -> OwnerPrincipal:
     with state.sessions() as session:
-        return authenticate_owner(session, token)
+        owner = authenticate_owner(session, token)
+    set_actor(request, owner.actor)
+    return owner
 
 
-def require_instance(state: StateDep, token: TokenDep) -> InstancePrincipal:
+def require_instance(request: Request, state: StateDep, token: TokenDep) -> InstancePrincipal:
     with state.sessions() as session:
-        return authenticate_instance(session, token)
+        instance = authenticate_instance(session, token)
+    set_actor(request, instance.actor)
+    return instance
 
 
 OperatorDep = Annotated[None, Depends(require_operator)]

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -18,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.audit_log import AuditColumns, append_only
 from services.common.db import NAMING_CONVENTION, UTCDateTime
 
 
@@ -153,3 +155,20 @@ class CloudAccountKey(Base):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     key: Mapped[str] = mapped_column(String(254), primary_key=True)
     account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class AuditEntry(AuditColumns, Base):
+    """One entry of an enterprise's audit log (domain/events/audit.py). Append-only: the
+    ORM refuses changes (below) and so does the database (triggers, migration 0004)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_enterprise_id_id", "enterprise_id", "id"),
+        Index("ix_audit_entries_enterprise_id_action_id", "enterprise_id", "action", "id"),
+    )
+
+    # No ON DELETE CASCADE: the log outlives nothing it names, and nothing deletes it.
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+
+
+append_only(AuditEntry)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Response, status
 
 from services.cloud_api.api.deps import OwnerDep, StateDep
@@ -10,6 +12,7 @@ from services.cloud_api.domain.access import credentials
 from services.cloud_api.domain.access.auth import require_enterprise
 from services.cloud_api.domain.accounts import importing
 from services.cloud_api.domain.accounts.input import AccountsImport
+from services.cloud_api.domain.events.audit import record_entry
 from services.cloud_api.domain.tenants import instances
 from services.cloud_api.domain.tenants.enterprises import get_enterprise
 from services.cloud_api.schemas import (
@@ -18,6 +21,8 @@ from services.cloud_api.schemas import (
     InstanceConnected,
     TokenRevoke,
 )
+from services.common.audit_log import TOKEN_PREFIX_LENGTH, AuditContext
+from services.common.audit_route import audited
 from shared.errors import error_responses
 
 router = APIRouter(tags=["enterprise"], responses=error_responses())
@@ -25,7 +30,11 @@ router = APIRouter(tags=["enterprise"], responses=error_responses())
 
 @router.put("/enterprises/{enterprise}/accounts")
 def replace_accounts(
-    enterprise: str, body: AccountsImport, owner: OwnerDep, state: StateDep
+    enterprise: str,
+    body: AccountsImport,
+    owner: OwnerDep,
+    state: StateDep,
+    audit: Annotated[AuditContext, audited("accounts.import")],
 ) -> AccountsImported:
     require_enterprise(owner, enterprise)
     with state.sessions.begin() as session:
@@ -34,6 +43,14 @@ def replace_accounts(
         session.flush()
         session.refresh(target)
         figures = state.cache.compute_figures(session, target, keep=False)
+        record_entry(
+            session,
+            audit,
+            target.id,
+            accounts=result.accounts,
+            consuming=result.consuming,
+            total_seats_consumed=figures.figures.consumed,
+        )
     state.cache.store_figures(figures)
     return AccountsImported(
         accounts=result.accounts,
@@ -44,7 +61,11 @@ def replace_accounts(
 
 @router.post("/enterprises/{enterprise}/server-instances", status_code=status.HTTP_201_CREATED)
 def connect_instance(
-    enterprise: str, body: InstanceConnect, owner: OwnerDep, state: StateDep
+    enterprise: str,
+    body: InstanceConnect,
+    owner: OwnerDep,
+    state: StateDep,
+    audit: Annotated[AuditContext, audited("server_instance.connect")],
 ) -> InstanceConnected:
     require_enterprise(owner, enterprise)
     with state.sessions.begin() as session:
@@ -56,7 +77,18 @@ def connect_instance(
             public_key=body.public_key,
             upload_only=body.upload_only,
         )
-        return instance_connected(created.instance, created.instance_token)
+        token = created.instance_token
+        record_entry(
+            session,
+            audit,
+            owner.enterprise_id,
+            server_id=body.server_id,
+            hostname=body.hostname,
+            upload_only=body.upload_only,
+            public_key_given=body.public_key is not None,
+            **(token.audit_fields() if token else {}),
+        )
+        return instance_connected(created.instance, token.token if token else None)
 
 
 @router.delete(
@@ -64,12 +96,19 @@ def connect_instance(
     status_code=status.HTTP_204_NO_CONTENT,
 )
 def disconnect_instance(
-    enterprise: str, server_id: str, owner: OwnerDep, state: StateDep
+    enterprise: str,
+    server_id: str,
+    owner: OwnerDep,
+    state: StateDep,
+    audit: Annotated[AuditContext, audited("server_instance.disconnect")],
 ) -> Response:
     require_enterprise(owner, enterprise)
     with state.sessions.begin() as session:
-        instances.disconnect_instance(
+        gone = instances.disconnect_instance(
             session, get_enterprise(session, owner.enterprise_id), server_id
+        )
+        record_entry(
+            session, audit, owner.enterprise_id, server_id=server_id, hostname=gone.hostname
         )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -79,21 +118,47 @@ def disconnect_instance(
     status_code=status.HTTP_201_CREATED,
 )
 def rotate_instance_token(
-    enterprise: str, server_id: str, owner: OwnerDep, state: StateDep
+    enterprise: str,
+    server_id: str,
+    owner: OwnerDep,
+    state: StateDep,
+    audit: Annotated[AuditContext, audited("server_instance.token_rotate")],
 ) -> InstanceConnected:
     """Revoke the instance's token and issue a new one."""
     require_enterprise(owner, enterprise)
     with state.sessions.begin() as session:
-        instance, token = instances.rotate_instance_token(session, owner.enterprise_id, server_id)
-        return instance_connected(instance, token)
+        rotated = instances.rotate_instance_token(session, owner.enterprise_id, server_id)
+        record_entry(
+            session,
+            audit,
+            owner.enterprise_id,
+            server_id=server_id,
+            revoked_tokens=rotated.revoked,
+            **rotated.token.audit_fields(),
+        )
+        return instance_connected(rotated.instance, rotated.token.token)
 
 
 @router.post("/enterprises/{enterprise}/tokens/revoke", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(enterprise: str, body: TokenRevoke, owner: OwnerDep, state: StateDep) -> Response:
+def revoke_token(
+    enterprise: str,
+    body: TokenRevoke,
+    owner: OwnerDep,
+    state: StateDep,
+    audit: Annotated[AuditContext, audited("token.revoke")],
+) -> Response:
     """Revoke an owner or instance token of this enterprise (the caller's own included)."""
     require_enterprise(owner, enterprise)
     with state.sessions.begin() as session:
-        credentials.revoke_token(session, owner.enterprise_id, body.token)
+        revoked = credentials.revoke_token(session, owner.enterprise_id, body.token)
+        record_entry(
+            session,
+            audit,
+            owner.enterprise_id,
+            revoked_token_id=revoked.id,
+            revoked_token_kind=revoked.kind,
+            revoked_token_prefix=body.token[:TOKEN_PREFIX_LENGTH],
+        )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

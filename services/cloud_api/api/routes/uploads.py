@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -10,14 +11,15 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from services.cloud_api.api.body import read_body
-from services.cloud_api.api.deps import CloudState, OwnerDep, StateDep
+from services.cloud_api.api.deps import OwnerDep, StateDep
 from services.cloud_api.api.receipts import receipt_view
 from services.cloud_api.domain.access.auth import require_enterprise
-from services.cloud_api.domain.errors import InvalidInputError
-from services.cloud_api.domain.ingest.uploads import apply_upload
-from services.cloud_api.domain.ingest.usage_reports import Receipt
-from services.common.gc_pause import collector_paused
-from shared import ExportFileError, UsageReceipt, read_export
+from services.cloud_api.domain.errors import DomainError, InvalidInputError
+from services.cloud_api.domain.ingest.refusals import record_unread_refusal
+from services.cloud_api.domain.ingest.uploads import apply_upload, upload_refusal
+from services.common.audit_log import AuditContext
+from services.common.audit_route import audited
+from shared import UsageReceipt
 from shared.errors import error_responses
 
 router = APIRouter(tags=["uploads"], responses=error_responses())
@@ -43,32 +45,35 @@ router = APIRouter(tags=["uploads"], responses=error_responses())
     },
 )
 async def upload_server_usage(
-    enterprise: str, request: Request, response: Response, owner: OwnerDep, state: StateDep
+    enterprise: str,
+    request: Request,
+    response: Response,
+    owner: OwnerDep,
+    state: StateDep,
+    audit: Annotated[AuditContext, audited("server_usage.upload", refused="server_usage.refuse")],
 ) -> UsageReceipt:
     """The export file from ``GET /license/usage/export`` on the agent, as a multipart
     ``file`` field or as the raw JSON body. Applied exactly like a connected sync."""
     require_enterprise(owner, enterprise)
     settings = state.settings
-    body = await read_body(
-        request,
-        max_bytes=settings.max_body_bytes,
-        max_compressed_bytes=settings.max_compressed_bytes,
+    try:
+        body = await read_body(
+            request,
+            max_bytes=settings.max_body_bytes,
+            max_compressed_bytes=settings.max_compressed_bytes,
+        )
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            body = await _file_from_multipart(request, body)
+    except DomainError as error:
+        # Refused before the file could be read: the one refusal ingest cannot see.
+        refused = upload_refusal(owner.enterprise_id, audit)
+        await run_in_threadpool(record_unread_refusal, state.sessions, refused, error)
+        raise
+    receipt = await run_in_threadpool(
+        apply_upload, state.sessions, state.cache, owner.enterprise_id, body, audit
     )
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        body = await _file_from_multipart(request, body)
-    receipt = await run_in_threadpool(_read_and_apply, state, owner.enterprise_id, body)
     response.status_code = status.HTTP_201_CREATED if receipt.status == "applied" else 200
     return receipt_view(receipt)
-
-
-def _read_and_apply(state: CloudState, enterprise_id: int, body: bytes) -> Receipt:
-    # In a worker thread: parsing a file of 100,000s of users must not hold the event loop.
-    with collector_paused():
-        try:
-            export = read_export(body)
-        except ExportFileError as error:
-            raise InvalidInputError(error.detail, code=error.code) from None
-        return apply_upload(state.sessions, state.cache, enterprise_id, export)
 
 
 async def _file_from_multipart(request: Request, body: bytes) -> bytes:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from services.cloud_api.api.body import read_body
-from services.cloud_api.api.deps import CloudState, InstanceDep, StateDep
+from services.cloud_api.api.deps import InstanceDep, StateDep
 from services.cloud_api.api.receipts import receipt_view
 from services.cloud_api.domain.errors import DomainError
-from services.cloud_api.domain.ingest.pushes import apply_push
-from services.cloud_api.domain.ingest.refusals import record_refusal
+from services.cloud_api.domain.ingest.pushes import apply_push, push_refusal
+from services.cloud_api.domain.ingest.refusals import record_unread_refusal
+from services.common.audit_log import AuditContext
+from services.common.audit_route import audited
 from shared import UsageReceipt, UsageReport
 from shared.errors import error_responses
 
@@ -30,7 +33,11 @@ router = APIRouter(tags=["agent"], responses=error_responses())
     responses={201: {"model": UsageReceipt}, 200: {"model": UsageReceipt}},
 )
 async def post_server_usage(
-    request: Request, response: Response, instance: InstanceDep, state: StateDep
+    request: Request,
+    response: Response,
+    instance: InstanceDep,
+    state: StateDep,
+    audit: Annotated[AuditContext, audited("server_usage.apply", refused="server_usage.refuse")],
 ) -> UsageReceipt:
     settings = state.settings
     try:
@@ -42,7 +49,8 @@ async def post_server_usage(
     except DomainError as error:
         # Refused before the report could be read: the one refusal ingest cannot see.
         state.metrics.refused.labels(error.error).inc()
-        await run_in_threadpool(_record_refusal, state, instance.instance_pk, error)
+        refused = push_refusal(instance, audit)
+        await run_in_threadpool(record_unread_refusal, state.sessions, refused, error)
         raise
     public_key = (request.headers.get("x-agent-public-key") or "").strip() or None
     started = time.perf_counter()
@@ -51,9 +59,10 @@ async def post_server_usage(
             apply_push,
             state.sessions,
             state.cache,
-            instance_pk=instance.instance_pk,
+            instance=instance,
             body=body,
             public_key=public_key,
+            audit=audit,
         )
     except DomainError as error:
         state.metrics.refused.labels(error.error).inc()
@@ -63,8 +72,3 @@ async def post_server_usage(
         state.metrics.report_users.observe(receipt.users_accepted)
     response.status_code = status.HTTP_201_CREATED if receipt.status == "applied" else 200
     return receipt_view(receipt)
-
-
-def _record_refusal(state: CloudState, instance_pk: int, error: DomainError) -> None:
-    with state.sessions.begin() as session:
-        record_refusal(session, instance_pk, error)

@@ -4,38 +4,51 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.cloud_api.domain.access.auth import InstancePrincipal
 from services.cloud_api.domain.errors import InvalidInputError
-from services.cloud_api.domain.ingest.refusals import refusals_recorded
+from services.cloud_api.domain.ingest.refusals import Refused, refusals_recorded
 from services.cloud_api.domain.ingest.usage_reports import Receipt, apply_report
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.tenants.instances import learn_public_key
+from services.common.audit_log import AuditContext
 from services.common.gc_pause import collector_paused
 from shared import ReportFormatError, parse_report
+
+
+def push_refusal(instance: InstancePrincipal, audit: AuditContext) -> Refused:
+    return Refused(audit, instance.enterprise_id, "connect", instance.instance_pk)
 
 
 def apply_push(
     sessions: sessionmaker[Session],
     engine: LicenseEngine,
     *,
-    instance_pk: int,
+    instance: InstancePrincipal,
     body: bytes,
     public_key: str | None,
+    audit: AuditContext,
 ) -> Receipt:
     """Learns the agent's public key if it sent one, then parses and applies the report;
-    any refusal is recorded as the instance's last sync. An ingest entry point, so it opens
-    its own transactions; parsing happens outside them. Call it in a worker thread:
-    parsing 100,000s of users must not hold the event loop."""
-    with refusals_recorded(sessions, instance_pk):
+    any refusal is recorded as the instance's last sync and in the audit log. An ingest
+    entry point, so it opens its own transactions; parsing happens outside them. Call it
+    in a worker thread: parsing 100,000s of users must not hold the event loop."""
+    with refusals_recorded(sessions, push_refusal(instance, audit)) as refused:
         if public_key:
             # A write of its own, before the report's: the key is learned even when the
             # report is then refused or answered as a duplicate.
             with sessions.begin() as session:
-                learn_public_key(session, instance_pk, public_key)
+                learn_public_key(session, instance.instance_pk, public_key)
         with collector_paused():
             try:
                 report = parse_report(body, defer_keys=True)  # checked while stored
             except ReportFormatError as error:
                 raise InvalidInputError(str(error), code="invalid_report") from None
+            refused.facts.update(report_id=str(report.header.report_id))
             return apply_report(
-                sessions, engine, instance_pk=instance_pk, report=report, source="connect"
+                sessions,
+                engine,
+                instance_pk=instance.instance_pk,
+                report=report,
+                source="connect",
+                audit=audit,
             )

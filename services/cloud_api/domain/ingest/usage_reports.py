@@ -22,9 +22,11 @@ from services.cloud_api.domain.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from services.cloud_api.domain.events.audit import record_entry
 from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine
 from services.cloud_api.domain.licensing.loaders import InstanceAccounts, InstanceKeys
 from services.cloud_api.domain.tenants.enterprises import touch
+from services.common.audit_log import AuditContext
 from services.common.clock import utcnow
 from shared import ParsedReport, ReportFormatError
 from shared.report import email_keys_of
@@ -49,11 +51,14 @@ def apply_report(
     instance_pk: int,
     report: ParsedReport,
     source: Source,
+    audit: AuditContext,
 ) -> Receipt:
     """Takes the sessionmaker, not a session: like every ingest entry point it owns its
     transaction (docs/decisions.md, "Transactions"). The commit decides what happened (a
     report_id or server_id taken meanwhile is found there), and the caches learn the new
-    report only once it is committed."""
+    report only once it is committed.
+    Applied, the audit log has the route's action (``server_usage.apply`` or ``.upload``)
+    in the same transaction; a duplicate changes nothing and records nothing."""
     try:
         with sessions.begin() as session:
             instance = _lock_instance(session, instance_pk)
@@ -64,6 +69,7 @@ def apply_report(
             receipt, state, accounts, accounts_keys = _replace_current_report(
                 session, engine, instance, report, source
             )
+            _record_applied(session, audit, instance, receipt, report, source)
     except IntegrityError:
         # Another instance's concurrent report took this report_id, or another token bound
         # this server_id, between our checks and our commit: the same refusals, found late.
@@ -75,6 +81,29 @@ def apply_report(
     engine.remember(accounts, accounts_keys)
     engine.store_figures(state)
     return receipt
+
+
+def _record_applied(
+    session: Session,
+    audit: AuditContext,
+    instance: ServerInstance,
+    receipt: Receipt,
+    report: ParsedReport,
+    source: Source,
+) -> None:
+    record_entry(
+        session,
+        audit,
+        instance.enterprise_id,
+        server_id=receipt.server_id,
+        hostname=instance.hostname,
+        report_id=receipt.report_id,
+        sequence=receipt.sequence,
+        users=receipt.users_accepted,
+        suspended_excluded=report.header.excluded.suspended,
+        source=source,
+        total_seats_consumed=receipt.total_seats_consumed,
+    )
 
 
 def _lock_instance(session: Session, instance_pk: int) -> ServerInstance:

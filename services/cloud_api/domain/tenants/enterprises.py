@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Enterprise
-from services.cloud_api.domain.access.credentials import issue_credential
+from services.cloud_api.domain.access.credentials import IssuedToken, issue_credential
 from services.cloud_api.domain.errors import ConflictError, NotFoundError
 from services.common.clock import utcnow
 
@@ -14,7 +14,7 @@ from services.common.clock import utcnow
 @dataclass(frozen=True, slots=True)
 class NewEnterprise:
     enterprise: Enterprise
-    owner_token: str
+    owner_token: IssuedToken
 
 
 def create_enterprise(
@@ -34,9 +34,7 @@ def create_enterprise(
     )
     session.add(enterprise)
     session.flush()
-    token = issue_credential(session, "owner", enterprise.id)
-    session.flush()
-    return NewEnterprise(enterprise, token)
+    return NewEnterprise(enterprise, issue_credential(session, "owner", enterprise.id))
 
 
 def enterprise_by_slug(session: Session, slug: str) -> Enterprise:
@@ -46,9 +44,9 @@ def enterprise_by_slug(session: Session, slug: str) -> Enterprise:
     return enterprise
 
 
-def issue_owner_token(session: Session, slug: str) -> str:
+def issue_owner_token(session: Session, enterprise: Enterprise) -> IssuedToken:
     """A further owner token (to hand over, or to recover from a lost one)."""
-    return issue_credential(session, "owner", enterprise_by_slug(session, slug).id)
+    return issue_credential(session, "owner", enterprise.id)
 
 
 def get_enterprise(session: Session, enterprise_id: int) -> Enterprise:

@@ -8,7 +8,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Credential, Enterprise, ServerInstance, ServerUser
-from services.cloud_api.domain.access.credentials import issue_credential, revoke_instance_tokens
+from services.cloud_api.domain.access.credentials import (
+    IssuedToken,
+    issue_credential,
+    revoke_instance_tokens,
+)
 from services.cloud_api.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from services.cloud_api.domain.tenants.enterprises import touch
 from services.common.clock import utcnow
@@ -18,7 +22,7 @@ from shared import load_public_key
 @dataclass(frozen=True, slots=True)
 class NewInstance:
     instance: ServerInstance
-    instance_token: str | None
+    instance_token: IssuedToken | None
 
 
 def connect_instance(
@@ -58,9 +62,7 @@ def connect_instance(
     session.flush()
     if upload_only:
         return NewInstance(instance, None)
-    token = issue_credential(session, "instance", enterprise.id, instance.id)
-    session.flush()
-    return NewInstance(instance, token)
+    return NewInstance(instance, issue_credential(session, "instance", enterprise.id, instance.id))
 
 
 def find_instance(session: Session, enterprise_id: int, server_id: str) -> ServerInstance | None:
@@ -71,20 +73,27 @@ def find_instance(session: Session, enterprise_id: int, server_id: str) -> Serve
     )
 
 
-def rotate_instance_token(
-    session: Session, enterprise_id: int, server_id: str
-) -> tuple[ServerInstance, str]:
+@dataclass(frozen=True, slots=True)
+class RotatedToken:
+    instance: ServerInstance
+    token: IssuedToken
+    revoked: int
+    """How many tokens stopped working (one, unless the owner had rotated concurrently)."""
+
+
+def rotate_instance_token(session: Session, enterprise_id: int, server_id: str) -> RotatedToken:
     """Revoke the instance's tokens and issue a new one (the agent is then reconfigured)."""
     instance = find_instance(session, enterprise_id, server_id)
     if instance is None:
         raise NotFoundError(f"server instance {server_id} not found")
     if instance.upload_only:
         raise InvalidInputError("an upload-only instance has no token", code="upload_only")
-    revoke_instance_tokens(session, instance.id)
-    return instance, issue_credential(session, "instance", enterprise_id, instance.id)
+    revoked = revoke_instance_tokens(session, instance.id)
+    token = issue_credential(session, "instance", enterprise_id, instance.id)
+    return RotatedToken(instance, token, revoked)
 
 
-def disconnect_instance(session: Session, enterprise: Enterprise, server_id: str) -> None:
+def disconnect_instance(session: Session, enterprise: Enterprise, server_id: str) -> ServerInstance:
     """Its token stops working (credentials cascade) and its report stops counting. The
     history entries stay, for the trend."""
     instance = find_instance(session, enterprise.id, server_id)
@@ -97,6 +106,7 @@ def disconnect_instance(session: Session, enterprise: Enterprise, server_id: str
     session.execute(delete(Credential).where(Credential.server_instance_id == instance.id))
     session.delete(instance)
     touch(enterprise)
+    return instance
 
 
 def list_instances(session: Session, enterprise_id: int) -> list[ServerInstance]:
