@@ -115,3 +115,15 @@ async def licenses(client: httpx.AsyncClient, owner: str, **params: Any) -> dict
 
 async def consumed(client: httpx.AsyncClient, owner: str) -> int:
     return int((await licenses(client, owner))["total_seats_consumed"])
+
+
+async def audit_log(
+    client: httpx.AsyncClient, token: str, slug: str = "acme", **params: Any
+) -> list[dict[str, Any]]:
+    """One page of the enterprise's audit log, newest first."""
+    response = await client.get(
+        f"/enterprises/{slug}/audit-log", headers=auth(token), params=params
+    )
+    assert response.status_code == 200, response.text
+    entries: list[dict[str, Any]] = response.json()
+    return entries

@@ -14,11 +14,13 @@ dependency reads it, so it is declared after the credential in the handler's par
 # ``Audited.__call__`` at run time, and an instance has no module globals to resolve
 # string annotations in.
 
+from collections.abc import Sequence
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from services.common.audit_log import Actor, AuditContext
 from services.common.observability import request_id
@@ -55,8 +57,16 @@ def audited(action: str, *, refused: str | None = None) -> Any:
 
 
 def declare_audit_actions(app: FastAPI) -> None:
-    """Copies each route's declared action into its OpenAPI operation."""
-    for route in app.routes:
+    """Copies each route's declared action into its OpenAPI operation. Call it once the
+    routers are included, before the app serves anything."""
+    _declare(app.router.routes)
+
+
+def _declare(routes: Sequence[BaseRoute]) -> None:
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI's lazily included router
+        if isinstance(included, APIRouter):
+            _declare(included.routes)
         if not isinstance(route, APIRoute):
             continue
         declared = _declaration(route.dependant)
