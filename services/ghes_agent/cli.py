@@ -25,8 +25,9 @@ from services.common.db import make_engine, make_sessions
 from services.common.progress import ProgressBar
 from services.ghes_agent.db.migrate import migrate
 from services.ghes_agent.db.models import AgentState
+from services.ghes_agent.domain.audit import command_line_audit
 from services.ghes_agent.domain.errors import SourceError
-from services.ghes_agent.domain.export import export_report
+from services.ghes_agent.domain.export import EXPORT_ACTION, export_report
 from services.ghes_agent.domain.keys import load_or_create_key
 from services.ghes_agent.domain.runs import ensure_identity
 from services.ghes_agent.domain.sources import users_source
@@ -91,7 +92,11 @@ def _export(settings: AgentSettings, output: Path | None, *, show_progress: bool
     finally:
         bar.finish()
     result = export_report(
-        sessions, load_or_create_key(settings.data_dir), facts, hostname=settings.hostname
+        sessions,
+        load_or_create_key(settings.data_dir),
+        facts,
+        hostname=settings.hostname,
+        audit=command_line_audit(EXPORT_ACTION),
     )
     target = output or Path.cwd()
     if target.is_dir():

@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.common.audit_log import AuditContext
 from services.common.clock import as_utc, utcnow
 from services.ghes_agent.db.models import AgentState, SyncRun
 from services.ghes_agent.domain.outbox import next_due
@@ -38,8 +39,11 @@ class SyncRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self.on_run_finished: Callable[[], None] | None = None
 
-    async def trigger(self, trigger: str) -> tuple[SyncRun, bool]:
-        run, created = await asyncio.to_thread(start_run, self.ctx.delivery.sessions, trigger)
+    async def trigger(
+        self, trigger: str, audit: AuditContext | None = None
+    ) -> tuple[SyncRun, bool]:
+        sessions = self.ctx.delivery.sessions
+        run, created = await asyncio.to_thread(start_run, sessions, trigger, audit)
         if created:
             self._spawn(execute_run(self.ctx, run.id))
         return run, created

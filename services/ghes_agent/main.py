@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.common.audit_route import declare_audit_actions
 from services.common.db import make_engine, make_sessions
 from services.common.log_redaction import install_redaction
 from services.common.observability import configure_logging, install_observability
@@ -59,6 +60,7 @@ def create_app(
     install_error_handlers(app)
     install_observability(app, registry, "license_sync_agent")
     app.include_router(router)
+    declare_audit_actions(app)
     return app
 
 

@@ -8,8 +8,10 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.common.audit_route import set_actor
 from services.common.auth_header import bearer_token
 from services.common.secrets import same_secret
+from services.ghes_agent.domain.audit import ADMIN
 from services.ghes_agent.domain.errors import NotAuthenticatedError
 from services.ghes_agent.jobs import DeliveryWorker, SyncRunner, WeeklySchedule
 from services.ghes_agent.settings import AgentSettings
@@ -44,6 +46,7 @@ async def require_admin(request: Request, state: StateDep) -> None:
             "the agent's admin token is required (GHES_AGENT_ADMIN_TOKEN, or the admin_token "
             "file in the data directory)",
         )
+    set_actor(request, ADMIN)  # who the audit log names
 
 
 AdminDep = Annotated[None, Depends(require_admin)]

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from services.common.error_body import error_response, install_framework_handlers
 from services.ghes_agent.domain.errors import (
     AgentError,
+    InvalidInputError,
     NotAuthenticatedError,
     NotFoundError,
     SourceError,
@@ -17,6 +18,7 @@ STATUS_BY_ERROR: dict[type[AgentError], int] = {
     NotAuthenticatedError: 401,
     NotFoundError: 404,
     SourceError: 409,
+    InvalidInputError: 422,
 }
 
 

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
+from services.common.audit_log import AuditContext
+from services.common.audit_route import audited
+from services.common.audit_view import AUDIT_LOG_RESPONSES, PHRASE_MAX, audit_log_response
 from services.common.observability import database_ready
 from services.ghes_agent.api.deps import AdminDep, StateDep
 from services.ghes_agent.api.schemas import HealthView, InstanceView, RunList, RunView, StatusView
+from services.ghes_agent.domain.audit import audit_log_page
 from services.ghes_agent.domain.errors import SourceError
-from services.ghes_agent.domain.export import export_report
+from services.ghes_agent.domain.export import EXPORT_ACTION, export_report
 from services.ghes_agent.domain.runs import get_run, list_runs
 from services.ghes_agent.domain.status import sync_status
 from shared.errors import error_responses
@@ -17,9 +22,13 @@ router = APIRouter(responses=error_responses(401, 404, 409, 422))
 
 
 @router.post("/sync/trigger", status_code=status.HTTP_202_ACCEPTED, tags=["sync"])
-async def trigger_sync(state: StateDep, _admin: AdminDep) -> RunView:
+async def trigger_sync(
+    state: StateDep,
+    _admin: AdminDep,
+    audit: Annotated[AuditContext, audited("license_sync.trigger")],
+) -> RunView:
     """Start a sync now; while a run is active, that run is answered instead."""
-    run, _created = await state.runner.trigger("manual")
+    run, _created = await state.runner.trigger("manual", audit)
     return RunView.model_validate(run)
 
 
@@ -69,7 +78,11 @@ def get_instance(state: StateDep, _admin: AdminDep) -> InstanceView:
     response_class=Response,
     responses={200: {"content": {"application/json": {}}}},
 )
-async def export_license_usage(state: StateDep, _admin: AdminDep) -> Response:
+async def export_license_usage(
+    state: StateDep,
+    _admin: AdminDep,
+    audit: Annotated[AuditContext, audited(EXPORT_ACTION)],
+) -> Response:
     """The signed export file for uploading by hand where there is no network path. Each
     export is a new report: a new report_id and the next sequence."""
     try:
@@ -77,7 +90,12 @@ async def export_license_usage(state: StateDep, _admin: AdminDep) -> Response:
     except SourceError as error:
         raise SourceError(f"cannot read the instance's users: {error}") from None
     result = await asyncio.to_thread(
-        export_report, state.sessions, state.signing_key, facts, hostname=state.settings.hostname
+        export_report,
+        state.sessions,
+        state.signing_key,
+        facts,
+        hostname=state.settings.hostname,
+        audit=audit,
     )
     return Response(
         result.content,
@@ -88,6 +106,23 @@ async def export_license_usage(state: StateDep, _admin: AdminDep) -> Response:
             "X-Report-Sequence": str(result.sequence),
         },
     )
+
+
+@router.get("/audit-log", tags=["audit-log"], responses=AUDIT_LOG_RESPONSES)
+def get_audit_log(
+    request: Request,
+    state: StateDep,
+    _admin: AdminDep,
+    phrase: Annotated[str | None, Query(max_length=PHRASE_MAX)] = None,
+    after: Annotated[str | None, Query(max_length=100)] = None,
+    before: Annotated[str | None, Query(max_length=100)] = None,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 30,
+) -> Response:
+    """What the admin token did, newest first: the cloud's audit-log shape, phrase syntax
+    and cursors (``Link`` header)."""
+    with state.sessions() as session:
+        result = audit_log_page(session, phrase, after, before, per_page)
+    return audit_log_response(request.url, result.documents, result.page)
 
 
 @router.get("/healthz", tags=["health"])

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.audit_log import AuditColumns, append_only
 from services.common.db import NAMING_CONVENTION, UTCDateTime
 
 
@@ -71,3 +72,13 @@ class OutboxReport(Base):
     """When a pending report is next sent (backoff with jitter, or the cloud's Retry-After)."""
     lease_until: Mapped[datetime | None]
     """Set by the process sending it, so that two agents on one database do not both."""
+
+
+class AuditEntry(AuditColumns, Base):
+    """One entry of the agent's audit log (domain/audit.py): what its admin token did.
+    Append-only: the ORM refuses changes (below) and so does the database (migration 0004)."""
+
+    __tablename__ = "audit_entries"
+
+
+append_only(AuditEntry)

@@ -25,6 +25,12 @@ class NotFoundError(AgentError):
     code = "not_found"
 
 
+class InvalidInputError(AgentError):
+    """The request is invalid; the detail names the problem."""
+
+    code = "invalid_input"
+
+
 class SourceError(AgentError):
     """The users could not be read; the message says what to do. Nothing is sent."""
 

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.common.audit_log import AuditContext
 from services.ghes_agent.domain.facts import InstanceFacts
 from services.ghes_agent.domain.outbox import ReportState, store_new_report
 from shared import sign_report
+
+EXPORT_ACTION = "license_usage.export"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +31,12 @@ def export_report(
     facts: InstanceFacts,
     *,
     hostname: str,
+    audit: AuditContext,
 ) -> ExportResult:
     """Like a run's step, the export is a transaction of its own: the next sequence is
     taken and the report kept together, before the file leaves."""
     document = store_new_report(
-        sessions, facts, hostname=hostname, run_id=None, state=ReportState.EXPORTED
+        sessions, facts, hostname=hostname, run_id=None, state=ReportState.EXPORTED, audit=audit
     )
     day = str(document["generated_at"])[:10]
     return ExportResult(

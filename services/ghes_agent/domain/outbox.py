@@ -19,8 +19,10 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.common.audit_log import AuditContext
 from services.common.clock import as_utc, utcnow
 from services.ghes_agent.db.models import OutboxReport
+from services.ghes_agent.domain.audit import record_entry
 from services.ghes_agent.domain.facts import InstanceFacts
 from services.ghes_agent.domain.report_builder import build_report, compress
 from services.ghes_agent.domain.runs import lock_state
@@ -51,8 +53,10 @@ def store_new_report(
     hostname: str,
     run_id: str | None,
     state: ReportState,
+    audit: AuditContext | None = None,
 ) -> dict[str, Any]:
-    """Take the next sequence and keep the report, in one transaction."""
+    """Take the next sequence and keep the report, in one transaction (with the audit
+    entry of the request that asked for it, if one did)."""
     snapshot = facts.snapshot
     with sessions.begin() as session:
         agent = lock_state(session)
@@ -80,6 +84,14 @@ def store_new_report(
                 attempts=0,
             )
         )
+        if audit is not None:
+            record_entry(
+                session,
+                audit,
+                report_id=document["report_id"],
+                sequence=document["sequence"],
+                users=len(snapshot.users),
+            )
     return document
 
 

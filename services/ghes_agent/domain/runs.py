@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.common.audit_log import AuditContext
 from services.common.clock import utcnow
 from services.ghes_agent.db.models import AgentState, SyncRun
+from services.ghes_agent.domain.audit import record_entry
 from services.ghes_agent.domain.errors import NotFoundError
 
 ACTIVE_STATUSES = ("queued", "running")
@@ -34,24 +36,33 @@ def lock_state(session: Session) -> AgentState:
     return session.get_one(AgentState, 1)
 
 
-def start_run(sessions: sessionmaker[Session], trigger: str) -> tuple[SyncRun, bool]:
+def start_run(
+    sessions: sessionmaker[Session], trigger: str, audit: AuditContext | None = None
+) -> tuple[SyncRun, bool]:
     """A new queued run, or the active one: ``(run, created)``. A step of a run in the
-    background, so a transaction of its own (docs/decisions.md, "Transactions")."""
+    background, so a transaction of its own (docs/decisions.md, "Transactions"); with
+    ``audit`` (a request asked for it), the audit entry is written in it too."""
     with sessions.begin() as session:
         lock_state(session)
-        active = session.scalar(
+        run = session.scalar(
             select(SyncRun)
             .where(SyncRun.status.in_(ACTIVE_STATUSES))
             .order_by(SyncRun.created_at.desc())
             .limit(1)
         )
-        if active is not None:
-            return active, False
-        run = SyncRun(
-            id=str(uuid.uuid4()), trigger=trigger, status="queued", created_at=utcnow(), attempts=0
-        )
-        session.add(run)
-        return run, True
+        created = run is None
+        if run is None:
+            run = SyncRun(
+                id=str(uuid.uuid4()),
+                trigger=trigger,
+                status="queued",
+                created_at=utcnow(),
+                attempts=0,
+            )
+            session.add(run)
+        if audit is not None:
+            record_entry(session, audit, run_id=run.id, started=created)
+        return run, created
 
 
 def update_run(sessions: sessionmaker[Session], run_id: str, **values: Any) -> None:
