@@ -16,7 +16,7 @@ from services.cloud_api.domain.events.audit import record_entry
 from services.cloud_api.domain.tenants.enterprises import create_enterprise
 from services.cloud_api.settings import Settings
 from services.common.audit_log import Actor, AppendOnlyError, AuditContext
-from services.common.db import make_engine
+from services.common.db import make_engine, make_sessions
 
 AUDIT = AuditContext("enterprise.create", Actor("operator", "operator"), "req-1")
 
@@ -31,7 +31,7 @@ def engine(cloud_settings: Settings) -> Iterator[Engine]:
 
 @pytest.fixture
 def sessions(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    return make_sessions(engine)
 
 
 def _count(sessions: sessionmaker[Session]) -> int:
