@@ -22,7 +22,7 @@ async def test_dashboard_page_forbids_everything_but_this_origin(cloud: httpx.As
 async def test_every_asset_the_page_names_is_served_here(cloud: httpx.AsyncClient) -> None:
     page = (await cloud.get("/dashboard")).text
     referenced = [u for u in re.findall(r'(?:src|href)="([^"]+)"', page) if u[0] != "#"]
-    assert len(referenced) == 3
+    assert len(referenced) == 4
     for url in referenced:
         assert url.startswith("/dashboard/assets/"), f"{url} is not served by the service"
         response = await cloud.get(url)

@@ -26,6 +26,7 @@ _HEADERS = {
 }
 _MEDIA_TYPES = {
     "dashboard.js": "text/javascript; charset=utf-8",
+    "audit.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
