@@ -136,7 +136,8 @@ def new_entry(model: type[E], audit: AuditContext, action: str, fields: Mapping[
 
 def search_text(values: Mapping[str, Any]) -> str:
     lines = "\n".join(f"{key}={value}" for key, value in _flat(values) if value is not None)
-    return f"\n{lines}\n".lower()
+    # NUL is the one character PostgreSQL's text refuses.
+    return f"\n{lines}\n".lower().replace("\x00", "")
 
 
 def _flat(values: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:

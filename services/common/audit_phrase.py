@@ -26,6 +26,7 @@ from services.common.clock import as_utc
 
 MAX_TERMS = 30
 _TERM = re.compile(r'(-?)(?:([a-z_][a-z0-9_.]*):)?(?:"([^"]*)"|(\S+))')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _KEY_ALONE = re.compile(r"[a-z_][a-z0-9_.]*:")
 _COMPARISON = re.compile(r"^(>=|<=|>|<)?(.+)$")
 
@@ -57,6 +58,8 @@ Phrase = tuple[tuple[Term, ...], ...]
 
 
 def parse_phrase(text: str | None) -> Phrase:
+    if text and _CONTROL.search(text):
+        raise PhraseError("a phrase has no control characters")
     groups: list[list[Term]] = [[]]
     count = 0
     for match in _TERM.finditer((text or "").strip()):
@@ -83,7 +86,10 @@ def _term(key: str | None, value: str, negated: bool) -> Term:
     if not value:
         raise PhraseError(f"{key or 'a term'}: the value is empty")
     if key == "created":
-        return Term(key, value, negated, created_range(value))
+        try:
+            return Term(key, value, negated, created_range(value))
+        except OverflowError:
+            raise PhraseError(f"created: {value!r} is out of range") from None
     return Term(key, value, negated)
 
 

@@ -58,8 +58,9 @@ def encode_cursor(entry_id: int) -> str:
 def decode_cursor(cursor: str, name: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith(_CURSOR_PREFIX):
-            return int(text.removeprefix(_CURSOR_PREFIX))
+        entry_id = int(text.removeprefix(_CURSOR_PREFIX))
+        if text.startswith(_CURSOR_PREFIX) and 0 <= entry_id < 2**63:
+            return entry_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise CursorError(f"{name}: not a cursor from this log's Link header")

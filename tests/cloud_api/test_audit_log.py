@@ -283,3 +283,20 @@ async def test_the_log_has_no_route_that_changes_it(cloud_app: Any) -> None:
     paths = cloud_app.openapi()["paths"]
     audit_paths = {path: set(methods) for path, methods in paths.items() if "audit" in path}
     assert audit_paths == {"/enterprises/{enterprise}/audit-log": {"get"}}
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"phrase": "created:9999-12-31..9999-12-31"}, "invalid_phrase"),
+        ({"phrase": "server_id:a\x00b"}, "invalid_phrase"),
+        ({"after": base64.urlsafe_b64encode(b"audit:" + b"9" * 30).decode()}, "invalid_cursor"),
+        ({"before": base64.urlsafe_b64encode(b"audit:-1").decode()}, "invalid_cursor"),
+    ],
+)
+async def test_out_of_range_queries_are_refused_not_failed(
+    cloud: httpx.AsyncClient, params: dict[str, Any], error: str
+) -> None:
+    owner = await new_enterprise(cloud)
+    response = await cloud.get("/enterprises/acme/audit-log", params=params, headers=auth(owner))
+    assert (response.status_code, response.json()["error"]) == (422, error)
