@@ -67,6 +67,7 @@ def _reporting(
 
 
 def read_users_text(text: str) -> UsersSnapshot:
+    """The users of a file already in memory: for the tests (the services read files)."""
     return read_users(io.StringIO(text, newline=""))
 
 
