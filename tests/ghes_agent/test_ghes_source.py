@@ -95,6 +95,32 @@ async def test_users_license_and_version_come_from_ghes_over_tls(
     assert body["excluded"] == {"suspended": 1}
 
 
+async def test_instance_shows_the_version_and_license_ghes_gave(
+    ghes: FakeGhesState, ghes_settings: AgentSettings, cloud_mock: respx.MockRouter
+) -> None:
+    ghes.version = "3.15.1"  # not the configured 3.14.2: read from the instance
+    try:
+        run, _ = await run_sync(ghes_settings)
+        instance = await read_instance(ghes_settings)
+    finally:
+        ghes.version = "3.14.2"
+    assert run["status"] == "succeeded"
+    assert instance["ghes_version"] == "3.15.1"
+    assert instance["license"] == {
+        "seats": 1400,
+        "unlimited": False,
+        "expires_at": "2027-06-30T12:41:52-06:00",
+    }
+    assert instance["facts_read_at"] is not None
+
+
+async def read_instance(settings: AgentSettings) -> dict[str, object]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), client_for(app) as client:
+        body: dict[str, object] = (await client.get("/instance")).json()
+    return body
+
+
 async def test_unlimited_license_is_reported_as_null_seats(
     ghes: FakeGhesState, ghes_settings: AgentSettings, cloud_mock: respx.MockRouter
 ) -> None:
@@ -105,6 +131,12 @@ async def test_unlimited_license_is_reported_as_null_seats(
         ghes.license = {**ghes.license, "seats": 1400}
     assert run["status"] == "succeeded"
     assert sent_report(cloud_mock.calls[-1])["license"]["seats"] is None
+    license_shown = (await read_instance(ghes_settings))["license"]
+    assert license_shown == {
+        "seats": None,
+        "unlimited": True,
+        "expires_at": "2027-06-30T12:41:52-06:00",
+    }
 
 
 @pytest.mark.parametrize(
@@ -129,6 +161,8 @@ async def test_ghes_errors_fail_the_run_with_advice_and_send_nothing(
     assert run["status"] == "failed"
     assert advice in str(run["error"])
     assert advice in str(sync_status["last_error"])
+    assert run["error_code"] == "users_unavailable"
+    assert sync_status["advice"] is None  # the message itself says what to do
     assert not cloud_mock["server_usage"].called
 
 

@@ -10,7 +10,12 @@ import respx
 
 from services.ghes_agent import jobs
 from services.ghes_agent.domain import runs
-from services.ghes_agent.domain.schedule import cron_trigger, default_cron, latest_slot
+from services.ghes_agent.domain.schedule import (
+    cron_trigger,
+    default_cron,
+    describe_cron,
+    latest_slot,
+)
 from services.ghes_agent.main import create_app
 from services.ghes_agent.settings import AgentSettings
 from tests.ghes_agent.conftest import CLOUD_URL, client_for, wait_for_run
@@ -42,6 +47,31 @@ def test_latest_slot_is_the_last_fire_time_not_after_now() -> None:
 def test_a_malformed_cron_is_refused() -> None:
     with pytest.raises(ValueError, match=r".*"):
         cron_trigger("every monday")
+
+
+@pytest.mark.parametrize(
+    ("cron", "words"),
+    [
+        ("37 14 * * tue", "every Tuesday at 14:37 UTC"),
+        ("0 3 * * MON", "every Monday at 03:00 UTC"),
+        ("5 3 * * *", "every day at 03:05 UTC"),
+        ("0 0 * * 0,3", "every Sunday and Wednesday at 00:00 UTC"),
+        ("0 0 * * 1,5,7", "every Monday, Friday and Sunday at 00:00 UTC"),
+        ("0 0 1 * *", "cron 0 0 1 * * (UTC)"),
+        ("*/5 * * * *", "cron */5 * * * * (UTC)"),
+        ("0 9 * * mon-fri", "cron 0 9 * * mon-fri (UTC)"),
+    ],
+)
+def test_the_schedule_in_words(cron: str, words: str) -> None:
+    assert describe_cron(cron) == words
+
+
+def test_every_default_schedule_reads_as_a_weekday_and_time() -> None:
+    for n in range(20):
+        words = describe_cron(default_cron(f"server-{n}"))
+        assert words.startswith("every ")
+        assert words.endswith(" UTC")
+        assert "cron" not in words
 
 
 class Clock:
@@ -127,6 +157,7 @@ async def test_status_shows_the_next_scheduled_run(
     async with app.router.lifespan_context(app), client_for(app) as client:
         status = (await client.get("/sync/status")).json()
     assert status["schedule"] == MONDAY_3AM
+    assert status["schedule_in_words"] == "every Monday at 03:00 UTC"
     next_run = datetime.fromisoformat(status["next_scheduled_run"])
     assert (next_run.weekday(), next_run.hour, next_run.minute) == (0, 3, 0)
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from services.ghes_agent.main import create_app
 from services.ghes_agent.settings import AgentSettings
+from shared import key_id
 from tests.ghes_agent.conftest import (
     CLOUD_URL,
     INSTANCE_TOKEN,
@@ -124,7 +125,19 @@ async def test_cloud_refusal_fails_the_run_and_shows_in_status(agent: httpx.Asyn
     status = (await agent.get("/sync/status")).json()
     assert status["last_run_status"] == "failed"
     assert "invalid_report" in status["last_error"]
+    assert "Upgrade the agent" in status["advice"]
     assert status["pending_reports"] == 0  # a 4xx is not retried
+
+
+@respx.mock
+async def test_a_refused_instance_token_advises_rotating_it(agent: httpx.AsyncClient) -> None:
+    refusal = {"error": "unauthorized", "detail": "the instance token is not valid"}
+    respx.post(f"{CLOUD_URL}/server-usage").mock(return_value=httpx.Response(401, json=refusal))
+    run = await sync_now(agent)
+    assert (run["status"], run["error_code"]) == ("failed", "unauthorized")
+    status = (await agent.get("/sync/status")).json()
+    assert "rotate the instance's token" in status["advice"]
+    assert "GHES_AGENT_INSTANCE_TOKEN" in status["advice"]
 
 
 @respx.mock
@@ -133,7 +146,26 @@ async def test_unreachable_cloud_keeps_the_report_for_delivery(agent: httpx.Asyn
     run = await sync_now(agent)
     assert run["status"] == "failed"
     assert "cannot reach the cloud" in run["error"]
-    assert (await agent.get("/sync/status")).json()["pending_reports"] == 1
+    assert run["error_code"] == "unreachable"
+    status = (await agent.get("/sync/status")).json()
+    assert status["pending_reports"] == 1
+    assert status["next_retry_at"] is not None
+    assert "GHES_AGENT_CLOUD_URL" in status["advice"]
+    assert "sent again automatically" in status["advice"]
+
+
+@respx.mock
+async def test_a_success_after_a_failure_clears_the_error_and_its_advice(
+    agent: httpx.AsyncClient,
+) -> None:
+    route = respx.post(f"{CLOUD_URL}/server-usage")
+    route.mock(side_effect=httpx.ConnectError("refused"))
+    assert (await sync_now(agent))["status"] == "failed"
+    route.mock(side_effect=receipt_for)
+    run = await sync_now(agent)
+    assert (run["status"], run["error"], run["error_code"]) == ("succeeded", None, None)
+    status = (await agent.get("/sync/status")).json()
+    assert (status["last_error"], status["advice"]) == (None, None)
 
 
 @respx.mock
@@ -213,3 +245,21 @@ async def test_instance_shows_identity_and_public_key(agent: httpx.AsyncClient) 
     assert body["ghes_version"] == "3.14.2"
     assert body["public_key_algorithm"] == "ed25519"
     assert len(body["public_key"]) == 44  # 32 bytes, base64
+    # The ID an export file's signature names, and the cloud's refusals quote.
+    assert body["public_key_fingerprint"] == key_id(body["public_key"])
+    assert len(body["public_key_fingerprint"]) == 16
+    # Nothing read from the instance yet.
+    assert (body["license"], body["facts_read_at"]) == (None, None)
+
+
+@respx.mock
+async def test_instance_from_a_users_file_has_no_license_once_read(
+    agent: httpx.AsyncClient,
+) -> None:
+    respx.post(f"{CLOUD_URL}/server-usage").mock(side_effect=receipt_for)
+    run = await sync_now(agent)
+    body = (await agent.get("/instance")).json()
+    assert body["license"] is None  # a users file does not say it
+    assert body["ghes_version"] == "3.14.2"
+    assert body["facts_read_at"] is not None
+    assert body["facts_read_at"] <= run["finished_at"]

@@ -10,12 +10,23 @@ from services.common.audit_route import audited
 from services.common.audit_view import AUDIT_LOG_RESPONSES, PHRASE_MAX, audit_log_response
 from services.common.observability import database_ready
 from services.ghes_agent.api.deps import AdminDep, StateDep
-from services.ghes_agent.api.schemas import HealthView, InstanceView, RunList, RunView, StatusView
+from services.ghes_agent.api.schemas import (
+    GhesLicenseView,
+    HealthView,
+    InstanceView,
+    RunList,
+    RunView,
+    StatusView,
+)
+from services.ghes_agent.domain.advice import advice_for
 from services.ghes_agent.domain.audit import audit_log_page
 from services.ghes_agent.domain.errors import SourceError
 from services.ghes_agent.domain.export import EXPORT_ACTION, export_report
+from services.ghes_agent.domain.instance import known_facts
 from services.ghes_agent.domain.runs import get_run, list_runs
+from services.ghes_agent.domain.schedule import describe_cron
 from services.ghes_agent.domain.status import sync_status
+from shared import key_id
 from shared.errors import error_responses
 
 router = APIRouter(responses=error_responses(401, 404, 409, 422))
@@ -54,21 +65,35 @@ def get_sync_status(state: StateDep, _admin: AdminDep) -> StatusView:
         last_attempt=current.last_attempt,
         last_run_status=current.last_run_status,
         last_error=current.last_error,
+        advice=advice_for(current.last_error_code),
         pending_reports=current.pending_reports,
         next_retry_at=current.next_retry_at,
         undelivered_error=current.undelivered_error,
         next_scheduled_run=schedule.next_run_time() if schedule else None,
         schedule=schedule.cron if schedule else None,
+        schedule_in_words=describe_cron(schedule.cron) if schedule else None,
     )
 
 
 @router.get("/instance", tags=["instance"])
 def get_instance(state: StateDep, _admin: AdminDep) -> InstanceView:
+    with state.sessions() as session:
+        facts = known_facts(session)
+    license_info = facts.license
     return InstanceView(
         server_id=state.server_id,
         hostname=state.settings.hostname,
-        ghes_version=state.settings.ghes_version,
+        ghes_version=facts.ghes_version or state.settings.ghes_version,
+        license=GhesLicenseView(
+            seats=license_info.seats,
+            unlimited=license_info.seats is None,
+            expires_at=license_info.expires_at,
+        )
+        if license_info
+        else None,
+        facts_read_at=facts.read_at,
         public_key=state.public_key,
+        public_key_fingerprint=key_id(state.public_key),
     )
 
 

@@ -22,6 +22,8 @@ class RunView(BaseModel):
     invalid_emails: int | None
     attempts: int
     error: str | None
+    error_code: str | None
+    """The error's word: ``unreachable``, ``unauthorized``, ``users_unavailable``..."""
     receipt: dict[str, Any] | None
 
 
@@ -34,19 +36,39 @@ class StatusView(BaseModel):
     last_attempt: datetime | None
     last_run_status: str | None
     last_error: str | None
+    advice: str | None
+    """What to do about ``last_error``; None when its message says it already."""
     pending_reports: int
     next_retry_at: datetime | None
     undelivered_error: str | None
     next_scheduled_run: str | None
     schedule: str | None
+    """The cron expression (UTC)."""
+    schedule_in_words: str | None
+    """The same, as a person says it: "every Tuesday at 14:37 UTC"."""
+
+
+class GhesLicenseView(BaseModel):
+    seats: int | None
+    """None when the license is unlimited."""
+    unlimited: bool
+    expires_at: datetime | None
 
 
 class InstanceView(BaseModel):
     server_id: str
     hostname: str
     ghes_version: str
+    """As read from the instance when the last report was made; before that, and for a
+    users file, the configured ``GHES_AGENT_GHES_VERSION``."""
+    license: GhesLicenseView | None
+    """The GHES license as last read; None when not known (a users file does not say it)."""
+    facts_read_at: datetime | None
+    """When the version and license were read; None: no report made yet."""
     public_key: str
     public_key_algorithm: Literal["ed25519"] = "ed25519"
+    public_key_fingerprint: str
+    """The key's ID as export files and the cloud's refusals name it (``shared.key_id``)."""
 
 
 class HealthView(BaseModel):

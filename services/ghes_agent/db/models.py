@@ -28,6 +28,12 @@ class AgentState(Base):
     last_scheduled_at: Mapped[datetime | None]
     """The schedule slot last run, so that a slot missed while down runs once on return."""
     created_at: Mapped[datetime]
+    ghes_version: Mapped[str | None] = mapped_column(String(64))
+    license: Mapped[dict[str, Any] | None]
+    """The GHES license as last read (``shared.LicenseInfo`` as JSON); None: not known (a
+    users file does not say it)."""
+    facts_read_at: Mapped[datetime | None]
+    """When the version and license above were read: the last time a report was made."""
 
 
 class SyncRun(Base):
@@ -46,6 +52,8 @@ class SyncRun(Base):
     invalid_emails: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(2000))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    """The error's word (``unreachable``, ``unauthorized``...): what the advice is chosen by."""
     receipt: Mapped[dict[str, Any] | None]
 
 

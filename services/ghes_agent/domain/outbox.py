@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.audit_log import AuditContext
 from services.common.clock import as_utc, utcnow
-from services.ghes_agent.db.models import OutboxReport
+from services.ghes_agent.db.models import AgentState, OutboxReport
 from services.ghes_agent.domain.audit import record_entry
 from services.ghes_agent.domain.facts import InstanceFacts
 from services.ghes_agent.domain.report_builder import build_report, compress
@@ -61,6 +61,7 @@ def store_new_report(
     with sessions.begin() as session:
         agent = lock_state(session)
         agent.last_sequence += 1
+        remember_facts(agent, facts)
         document = build_report(
             snapshot,
             server_id=agent.server_id,
@@ -93,6 +94,13 @@ def store_new_report(
                 users=len(snapshot.users),
             )
     return document
+
+
+def remember_facts(agent: AgentState, facts: InstanceFacts) -> None:
+    """The version and license a report was made from, for ``GET /instance`` to show."""
+    agent.ghes_version = facts.ghes_version
+    agent.license = facts.license.model_dump(mode="json") if facts.license else None
+    agent.facts_read_at = utcnow()
 
 
 def next_due(sessions: sessionmaker[Session]) -> tuple[str, datetime] | None:

@@ -89,6 +89,11 @@ def abandon_interrupted_runs(session: Session) -> int:
     result = session.execute(
         update(SyncRun)
         .where(SyncRun.status.in_(ACTIVE_STATUSES))
-        .values(status="failed", finished_at=utcnow(), error="the agent stopped during the run")
+        .values(
+            status="failed",
+            finished_at=utcnow(),
+            error="the agent stopped during the run",
+            error_code="interrupted",
+        )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

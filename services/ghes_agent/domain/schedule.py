@@ -34,3 +34,36 @@ def latest_slot(trigger: CronTrigger, now: datetime, horizon: timedelta) -> date
         latest = cursor
         cursor = trigger.get_next_fire_time(cursor, cursor + timedelta(seconds=1))
     return as_utc(latest) if latest is not None else None
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def describe_cron(expression: str) -> str:
+    """The schedule in words, for the forms a weekly or daily sync is written in
+    (``37 14 * * tue``: "every Tuesday at 14:37 UTC"); any other form is quoted as is."""
+    as_is = f"cron {expression} (UTC)"
+    fields = expression.split()
+    if len(fields) != 5 or fields[2:4] != ["*", "*"]:
+        return as_is
+    minute, hour, _, _, weekday = fields
+    if not (minute.isdigit() and hour.isdigit()):
+        return as_is
+    at = f"at {int(hour):02}:{int(minute):02} UTC"
+    if weekday == "*":
+        return f"every day {at}"
+    days = [_day_name(day) for day in weekday.lower().split(",")]
+    names = [day for day in days if day is not None]
+    if len(names) != len(days):
+        return as_is
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"every {listed} {at}"
+
+
+def _day_name(day: str) -> str | None:
+    """``mon``..``sun``, or cron's numbers (0 and 7 are Sunday)."""
+    if day in DAYS:
+        return _WEEKDAYS[DAYS.index(day)]
+    if day.isdigit() and int(day) <= 7:
+        return _WEEKDAYS[(int(day) - 1) % 7]
+    return None

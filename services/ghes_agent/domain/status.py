@@ -17,6 +17,7 @@ class SyncStatus:
     last_success: datetime | None
     last_attempt: datetime | None
     last_error: str | None
+    last_error_code: str | None
     last_run_status: str | None
     pending_reports: int
     next_retry_at: datetime | None
@@ -54,6 +55,7 @@ def sync_status(session: Session) -> SyncStatus:
         last_success=last_success,
         last_attempt=latest.started_at if latest else None,
         last_error=latest.error if latest and latest.status == "failed" else None,
+        last_error_code=latest.error_code if latest and latest.status == "failed" else None,
         last_run_status=latest.status if latest else None,
         pending_reports=int(pending or 0),
         next_retry_at=next_retry,

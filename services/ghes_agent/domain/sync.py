@@ -74,10 +74,10 @@ async def _carry(
         receipt = await work()
     except AgentError as error:
         log.warning("sync run %s failed: %s", run_id, error)
-        await _failed(sessions, run_id, str(error))
+        await _failed(sessions, run_id, str(error), error.error)
     except Exception as error:
         log.exception("sync run %s failed unexpectedly", run_id)
-        await _failed(sessions, run_id, f"unexpected {type(error).__name__}: {error}")
+        await _failed(sessions, run_id, f"unexpected {type(error).__name__}: {error}", "unexpected")
     else:
         await asyncio.to_thread(
             update_run,
@@ -89,9 +89,15 @@ async def _carry(
         )
 
 
-async def _failed(sessions: sessionmaker[Session], run_id: str, reason: str) -> None:
+async def _failed(sessions: sessionmaker[Session], run_id: str, reason: str, code: str) -> None:
     await asyncio.to_thread(
-        update_run, sessions, run_id, status="failed", finished_at=utcnow(), error=reason[:2000]
+        update_run,
+        sessions,
+        run_id,
+        status="failed",
+        finished_at=utcnow(),
+        error=reason[:2000],
+        error_code=code[:64],
     )
 
 
