@@ -122,7 +122,7 @@ def test_instances_table_matches_the_api(tab: Tab) -> None:
     )
     assert len(rows) == len(instances) == 3
     for row, instance in zip(rows, instances, strict=True):
-        hostname, last_sync, status, source, accounts, only_here = row
+        hostname, last_sync, status, source, accounts, only_here, _actions = row
         assert hostname.startswith(instance["hostname"])
         assert int(accounts) == instance["accounts_reported"]
         assert int(only_here) == instance["persons_only_here"]

@@ -1,7 +1,9 @@
 // The audit log view: who did what to this enterprise, newest first, filtered with the
 // same phrase as GET /enterprises/{enterprise}/audit-log and paged with its Link header's
-// cursors. Loaded after dashboard.js, whose helpers (el, row, table, api, json) it uses.
-"use strict";
+// cursors. dashboard.js shows it, with the context every view gets (api, json, signIn...).
+import { SignedOut, el, row, table, when } from "./common.js";
+
+let ctx = null;
 
 const AUDIT_PER_PAGE = 20;
 const auditState = { phrase: "", cursor: null, request: 0 };
@@ -11,9 +13,10 @@ const AUDIT_COMMON = new Set([
   "token_prefix", "hashed_token", "request_id", "business", "business_id",
 ]);
 
-async function renderAuditLog(main) {
-  const summary = await json("/enterprise/licenses");
-  showEnterprise(summary);
+export async function renderAuditLog(main, context) {
+  ctx = context;
+  const summary = await ctx.json("/enterprise/licenses");
+  ctx.showEnterprise(summary);
   const input = el("input", {
     type: "search", id: "audit-phrase", value: auditState.phrase, autocomplete: "off",
     spellcheck: "false", "aria-describedby": "audit-help",
@@ -51,9 +54,9 @@ async function loadAudit(slug, focusId) {
   const path = `/enterprises/${encodeURIComponent(slug)}/audit-log?${params}`;
   let response;
   try {
-    response = await api(path);
+    response = await ctx.api(path);
   } catch (error) {
-    if (error instanceof SignedOut) return renderSignIn(error.message);
+    if (error instanceof SignedOut) return ctx.signIn(error.message);
     return showAuditProblem(request, error.message);
   }
   const entries = await response.json();
@@ -131,4 +134,3 @@ function describe(value) {
   return String(value);
 }
 
-VIEWS.audit = renderAuditLog;

@@ -1,14 +1,18 @@
-// The owner's dashboard: plain DOM, no framework, no request but to this service.
+// The owner's dashboard: plain DOM, no framework, no request but to this service. The
+// token handling, elements and dialogs are common.js's (the agent's page shares them); each
+// view beyond the overview and persons is its own module.
 //
 // The owner token lives in this tab's sessionStorage and travels only in the Authorization
-// header: never in a URL, a cookie or a form submission (the input has no name, and the
-// page's Content-Security-Policy forbids form actions). Every value shown is set with
+// header: never in a URL, a cookie or a form submission. Every value shown is set with
 // textContent, never parsed as HTML.
-"use strict";
+import {
+  SignedOut, apiClient, count, dates, downloadBlob, el, filenameOf, renderSignIn as signInForm,
+  row, svg, table, tokenStore, when,
+} from "./common.js";
+import { renderAuditLog } from "./audit.js";
+import { renderInstances } from "./instances.js";
 
-const TOKEN_KEY = "license-sync.owner-token";
 const PER_PAGE = 25;
-const SVG = "http://www.w3.org/2000/svg";
 const RULES = {
   cloud_only: "Cloud account only",
   saml_identity: "Merged: the linked SAML/SCIM identity equals the GHES primary e-mail",
@@ -17,86 +21,19 @@ const RULES = {
   server_only: "GHES account only: no cloud account matched",
 };
 
+const token = tokenStore("license-sync.owner-token");
+const { api, json } = apiClient(token, "The token was not accepted: use an enterprise owner token (lso_…).");
 const persons = { q: "", page: 1, request: 0 };
 let searchTimer = null;
 
-class SignedOut extends Error {}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  setAttributes(node, attrs);
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function svg(tag, attrs = {}, ...children) {
-  const node = document.createElementNS(SVG, tag);
-  setAttributes(node, attrs);
-  node.append(...children);
-  return node;
-}
-
-function setAttributes(node, attrs) {
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "text") node.textContent = String(value);
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-}
-
-// --- talking to the API -------------------------------------------------------------------
-
-async function api(path) {
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  if (!token) throw new SignedOut("");
-  const response = await fetch(path, {
-    headers: { Authorization: `Bearer ${token}` },
-    cache: "no-store",
-    credentials: "omit",
-  });
-  if (response.status === 401) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    throw new SignedOut("The token was not accepted: use an enterprise owner token (lso_…).");
-  }
-  if (!response.ok) throw new Error(await problem(path, response));
-  return response;
-}
-
-async function problem(path, response) {
-  try {
-    const body = await response.json();
-    return `${path} answered ${response.status}: ${body.detail || body.error}`;
-  } catch {
-    return `${path} answered ${response.status}`;
-  }
-}
-
-async function json(path) {
-  return (await api(path)).json();
-}
-
 // --- formatting ---------------------------------------------------------------------------
 
-const numbers = new Intl.NumberFormat();
-const dates = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const days = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
 const DAY_MS = 86_400_000;
 
 // Days along a long history; the time of day when every report came within two days.
 function axisLabel(time, span) {
   return span < 2 * DAY_MS ? dates.format(new Date(time)) : days.format(new Date(time));
-}
-
-function count(value) {
-  return numbers.format(value);
-}
-
-function when(iso) {
-  return iso ? dates.format(new Date(iso)) : "—";
 }
 
 // Within 10% of the purchased seats, or over them (integer arithmetic: no rounding).
@@ -118,7 +55,9 @@ function seatWarning(consumed, purchased) {
 
 // --- views --------------------------------------------------------------------------------
 
-const VIEWS = { overview: renderOverview, instances: renderInstances, persons: renderPersons };
+const VIEWS = {
+  overview: renderOverview, instances: renderInstances, persons: renderPersons, audit: renderAuditLog,
+};
 
 function currentView() {
   const name = location.hash.replace(/^#\/?/, "");
@@ -127,7 +66,7 @@ function currentView() {
 
 async function render() {
   const main = document.getElementById("main");
-  if (!sessionStorage.getItem(TOKEN_KEY)) return renderSignIn("");
+  if (!token.get()) return renderSignIn("");
   const view = currentView();
   document.getElementById("nav").hidden = false;
   for (const link of document.querySelectorAll("#nav a")) {
@@ -137,7 +76,7 @@ async function render() {
   main.setAttribute("aria-busy", "true");
   delete main.dataset.view;
   try {
-    await VIEWS[view](main);
+    await VIEWS[view](main, { api, json, token, showEnterprise, render, signIn: renderSignIn });
     main.dataset.view = view; // what is on screen, complete (tests and scripts wait for it)
   } catch (error) {
     if (error instanceof SignedOut) return renderSignIn(error.message);
@@ -150,35 +89,19 @@ async function render() {
 function renderSignIn(message) {
   document.getElementById("nav").hidden = true;
   document.getElementById("enterprise-name").textContent = "";
-  const input = el("input", {
-    type: "password", id: "token", autocomplete: "off", required: true, spellcheck: "false",
+  signInForm(document.getElementById("main"), {
+    label: "Enterprise owner token",
+    note: "The token stays in this browser tab and is sent only to this service.",
+    message,
+    onToken: (value) => {
+      token.set(value);
+      render();
+    },
   });
-  const form = el(
-    "form",
-    { onsubmit: (event) => signIn(event, input) },
-    el("label", { for: "token", text: "Enterprise owner token" }),
-    input,
-    el("button", { type: "submit", class: "primary", text: "Sign in" }),
-    message ? el("p", { class: "error", role: "alert", id: "sign-in-error", text: message }) : null,
-  );
-  document.getElementById("main").replaceChildren(
-    el("section", { class: "signin" },
-      el("h1", { text: "Sign in" }),
-      el("p", { class: "muted", text: "The token stays in this browser tab and is sent only to this service." }),
-      form),
-  );
-  input.focus();
-}
-
-async function signIn(event, input) {
-  event.preventDefault();
-  sessionStorage.setItem(TOKEN_KEY, input.value.trim());
-  input.value = "";
-  await render();
 }
 
 function signOut() {
-  sessionStorage.removeItem(TOKEN_KEY);
+  token.clear();
   persons.q = "";
   persons.page = 1;
   renderSignIn("");
@@ -261,51 +184,6 @@ function historyChart(entries, purchased) {
     el("figcaption", { class: "legend" },
       el("span", {}, el("span", { class: "swatch consumed" }), "consumed"),
       el("span", {}, el("span", { class: "swatch purchased" }), "purchased")));
-}
-
-async function renderInstances(main) {
-  const summary = await json("/enterprise/licenses");
-  showEnterprise(summary);
-  const columns = ["Hostname", "Last sync", "Status", "Source", "Accounts reported", "Persons only here"];
-  const rows = summary.server_instances.map((instance) => {
-    const sync = instance.last_sync;
-    const ok = sync && sync.status === "success";
-    const status = sync
-      ? el("span", { class: `badge ${ok ? "ok" : "bad"}`, title: sync.error || null, text: ok ? "success" : sync.status })
-      : el("span", { class: "muted", text: "never synced" });
-    return row(columns, [
-      el("span", {}, el("strong", { text: instance.hostname }), el("br"), el("small", { class: "muted", text: instance.server_id || "not bound yet" })),
-      when(sync && sync.date),
-      status,
-      sourceLabel(instance),
-      count(instance.accounts_reported),
-      count(instance.persons_only_here),
-    ], [false, false, false, false, true, true]);
-  });
-  main.replaceChildren(
-    el("h1", { text: "Server instances" }),
-    rows.length
-      ? table(columns, rows, "instances", [false, false, false, false, true, true])
-      : el("p", { class: "muted", text: "No GHES instance is connected yet." }),
-    el("p", { class: "muted", text: "Persons only here: how far the figure would drop without the instance." }),
-  );
-}
-
-function sourceLabel(instance) {
-  if (instance.source === "connect") return "synced";
-  if (instance.source === "upload") return "uploaded";
-  return instance.upload_only ? "upload only, nothing uploaded yet" : "—";
-}
-
-function table(columns, rows, id, numeric) {
-  return el("table", { id },
-    el("thead", {}, el("tr", {}, columns.map((c, i) => el("th", { scope: "col", class: numeric[i] ? "num" : null, text: c })))),
-    el("tbody", {}, rows));
-}
-
-function row(columns, cells, numeric) {
-  return el("tr", {}, cells.map((cell, i) =>
-    el("td", { "data-label": columns[i], class: numeric[i] ? "num" : null }, cell)));
 }
 
 async function renderPersons(main) {
@@ -407,15 +285,7 @@ async function downloadCsv(slug, button) {
   button.textContent = "Preparing…";
   try {
     const response = await api(`/enterprises/${encodeURIComponent(slug)}/consumed-licenses.csv`);
-    const blob = await response.blob();
-    const disposition = response.headers.get("Content-Disposition") || "";
-    const name = (disposition.match(/filename="([^"]+)"/) || [])[1] || `${slug}-consumed-licenses.csv`;
-    const url = URL.createObjectURL(blob);
-    const link = el("a", { href: url, download: name, hidden: true });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    downloadBlob(await response.blob(), filenameOf(response, `${slug}-consumed-licenses.csv`));
   } catch (error) {
     if (error instanceof SignedOut) return renderSignIn(error.message);
     button.after(el("span", { class: "error", role: "alert", text: error.message }));
@@ -425,8 +295,7 @@ async function downloadCsv(slug, button) {
   }
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  document.getElementById("sign-out").addEventListener("click", signOut);
-  window.addEventListener("hashchange", render);
-  render();
-});
+// A module runs after the document is parsed.
+document.getElementById("sign-out").addEventListener("click", signOut);
+window.addEventListener("hashchange", render);
+render();
