@@ -16,6 +16,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from scripts.dashboard_demo import Seeded, seed
+from scripts.demo import DEMO, HOSTNAME
 from scripts.servers import ROOT, uvicorn_process
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,18 +35,48 @@ WIDTHS = {"laptop": (1280, 800), "phone": (390, 844)}
 
 
 @contextmanager
-def seeded_cloud(workdir: Path) -> Iterator[tuple[str, str, Seeded]]:
+def seeded_cloud(
+    workdir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, str, Seeded]]:
     """A cloud_api process on SQLite with the dashboard demo data: (url, admin, seeded)."""
     admin = "lsop_" + secrets.token_urlsafe(24)
     env = {
         "CLOUD_API_DATABASE_URL": f"sqlite:///{workdir / 'cloud_api.db'}",
         "CLOUD_API_ADMIN_TOKEN": admin,
+        **(extra_env or {}),
     }
     with uvicorn_process("services.cloud_api.main:create_app", env, workdir / "cloud.log") as (
         url,
         _process,
     ):
         yield url, admin, seed(url, admin)
+
+
+@contextmanager
+def running_agent(
+    workdir: Path, cloud: str | None, instance_token: str | None, **env: str
+) -> Iterator[tuple[str, str]]:
+    """A ghes_agent process reading the demo users file, sending to ``cloud`` with
+    ``instance_token`` (when given), on a weekly schedule: (url, admin token). ``env``
+    overrides its ``GHES_AGENT_*`` settings (``users_csv=None`` is written ``USERS_CSV=""``)."""
+    admin = "lsa_" + secrets.token_urlsafe(24)
+    settings = {
+        "DATA_DIR": str(workdir),
+        "USERS_CSV": str(DEMO / "all_users.csv"),
+        "HOSTNAME": HOSTNAME,
+        "GHES_VERSION": "3.14.2",
+        "ADMIN_TOKEN": admin,
+        "SYNC_CRON": "37 14 * * tue",
+        **({"CLOUD_URL": cloud} if cloud else {}),
+        **({"INSTANCE_TOKEN": instance_token} if instance_token else {}),
+        **{name.upper(): value for name, value in env.items()},
+    }
+    variables = {f"GHES_AGENT_{name}": value for name, value in settings.items() if value}
+    workdir.mkdir(parents=True, exist_ok=True)
+    with uvicorn_process(
+        "services.ghes_agent.main:create_app", variables, workdir / "agent.log"
+    ) as (url, _process):
+        yield url, admin
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from services.common.audit_route import declare_audit_actions
 from services.common.db import make_engine, make_sessions
 from services.common.log_redaction import install_redaction
 from services.common.observability import configure_logging, install_observability
+from services.ghes_agent.api import dashboard
 from services.ghes_agent.api.deps import AgentAppState
 from services.ghes_agent.api.errors import install_error_handlers
 from services.ghes_agent.api.routes import router
@@ -60,6 +61,7 @@ def create_app(
     install_error_handlers(app)
     install_observability(app, registry, "license_sync_agent")
     app.include_router(router)
+    app.include_router(dashboard.router)
     declare_audit_actions(app)
     return app
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,13 +38,39 @@ class Cloud:
 
 
 @dataclass
-class Tab:
+class Agent:
+    url: str
+    admin: str
+
+    def api(self, path: str) -> httpx.Response:
+        response = httpx.get(
+            f"{self.url}{path}", headers={"Authorization": f"Bearer {self.admin}"}, timeout=30
+        )
+        assert response.status_code == 200, response.text
+        return response
+
+
+@dataclass
+class Watched:
     """A page and what it did: every request it made, every error it logged."""
 
     page: Page
-    cloud: Cloud
     requests: list[Request] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+    def watch(self) -> None:
+        self.page.on("request", lambda request: self.requests.append(request))
+        self.page.on(
+            "console", lambda m: self.problems.append(m.text) if m.type == "error" else None
+        )
+        self.page.on("pageerror", lambda error: self.problems.append(str(error)))
+
+
+@dataclass
+class Tab(Watched):
+    """The owner dashboard of ``cloud``."""
+
+    cloud: Cloud = field(kw_only=True)
 
     def sign_in(self) -> None:
         sign_in(self.page, self.cloud.url, self.cloud.seeded.owner)
@@ -51,6 +78,20 @@ class Tab:
     def show(self, view: str) -> None:
         self.page.click(f"#nav a[data-view={view}]")
         self.page.wait_for_selector(f"main[data-view={view}]:not([aria-busy])")
+
+
+@dataclass
+class AgentTab(Watched):
+    """The page of ``agent``."""
+
+    agent: Agent = field(kw_only=True)
+
+    def sign_in(self, token: str | None = None) -> None:
+        self.page.goto(f"{self.agent.url}/dashboard")
+        self.page.fill("#token", token or self.agent.admin)
+        self.page.click("button[type=submit]")
+        if token is None:
+            self.page.wait_for_selector("main[data-view=agent]:not([aria-busy])")
 
 
 @pytest.fixture(scope="module")
@@ -73,19 +114,31 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
-def _open_tab(browser: Browser, cloud: Cloud, width: int, height: int) -> Iterator[Tab]:
+@contextmanager
+def open_page(browser: Browser, width: int = 1280, height: int = 800) -> Iterator[Page]:
     context = browser.new_context(
         viewport={"width": width, "height": height}, accept_downloads=True
     )
-    page = context.new_page()
-    tab = Tab(page, cloud)
-    page.on("request", lambda request: tab.requests.append(request))
-    page.on("console", lambda m: tab.problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: tab.problems.append(str(error)))
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
     try:
-        yield tab
+        yield context.new_page()
     finally:
         context.close()
+
+
+def _open_tab(browser: Browser, cloud: Cloud, width: int, height: int) -> Iterator[Tab]:
+    with open_page(browser, width, height) as page:
+        tab = Tab(page, cloud=cloud)
+        tab.watch()
+        yield tab
+
+
+@contextmanager
+def open_agent_tab(browser: Browser, agent: Agent, width: int = 1280) -> Iterator[AgentTab]:
+    with open_page(browser, width, 800 if width > 500 else 740) as page:
+        tab = AgentTab(page, agent=agent)
+        tab.watch()
+        yield tab
 
 
 @pytest.fixture

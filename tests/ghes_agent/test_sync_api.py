@@ -92,6 +92,7 @@ async def test_trigger_while_a_run_is_active_answers_that_run(agent: httpx.Async
     second = await agent.post("/sync/trigger")
     assert second.status_code == 202
     assert second.json()["id"] == first["id"]
+    assert (first["started"], second.json()["started"]) == (True, False)
     release.set()
     assert (await wait_for_run(agent, first["id"]))["status"] == "succeeded"
     assert route.call_count == 1

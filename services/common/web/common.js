@@ -39,7 +39,7 @@ export function svg(tag, attrs = {}, ...children) {
 }
 
 function appendAll(node, children) {
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }

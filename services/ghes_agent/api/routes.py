@@ -17,6 +17,7 @@ from services.ghes_agent.api.schemas import (
     RunList,
     RunView,
     StatusView,
+    TriggeredRun,
 )
 from services.ghes_agent.domain.advice import advice_for
 from services.ghes_agent.domain.audit import audit_log_page
@@ -37,10 +38,12 @@ async def trigger_sync(
     state: StateDep,
     _admin: AdminDep,
     audit: Annotated[AuditContext, audited("license_sync.trigger")],
-) -> RunView:
+) -> TriggeredRun:
     """Start a sync now; while a run is active, that run is answered instead."""
-    run, _created = await state.runner.trigger("manual", audit)
-    return RunView.model_validate(run)
+    run, created = await state.runner.trigger("manual", audit)
+    return TriggeredRun.model_validate(
+        {**RunView.model_validate(run).model_dump(), "started": created}
+    )
 
 
 @router.get("/sync/runs", tags=["sync"])

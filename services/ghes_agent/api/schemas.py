@@ -27,6 +27,11 @@ class RunView(BaseModel):
     receipt: dict[str, Any] | None
 
 
+class TriggeredRun(RunView):
+    started: bool
+    """False: a run was already active, and this is that run."""
+
+
 class RunList(BaseModel):
     runs: list[RunView]
 
