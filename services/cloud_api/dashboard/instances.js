@@ -76,7 +76,7 @@ function rowActions(view, instance) {
   const name = instance.hostname;
   return el("div", { class: "row-actions" },
     instance.upload_only ? null : el("button", {
-      type: "button", class: "secondary small", "data-action": "rotate", "aria-label": `Rotate the token of ${name}`,
+      type: "button", class: "secondary small", "data-action": "rotate", "aria-label": `Rotate token of ${name}`,
       text: "Rotate token", onclick: () => rotate(view, instance),
     }),
     el("button", {

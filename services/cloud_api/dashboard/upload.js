@@ -79,7 +79,8 @@ async function upload(view, file) {
     box.hidden = true;
     return say(result, "bad", [`${file.name} was not uploaded: ${error.message}`, "Nothing was changed."]);
   }
-  box.hidden = true;
+  bar.value = 100;
+  label.textContent = `Sent ${file.name}`;
   if (answer.status === 401) {
     view.ctx.token.clear();
     return view.ctx.signIn("The token was not accepted: use an enterprise owner token (lso_…).");
