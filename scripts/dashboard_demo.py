@@ -14,9 +14,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from scripts.demo import DEMO, HOSTNAME, call, set_up_cloud
 from services.ghes_agent.domain.report_builder import build_report
 from services.ghes_agent.domain.users_csv import UsersSnapshot, read_users_file
+from shared import sign_report
 
 BUILD_FARM = "build-farm.acme.example"
 BUILD_FARM_USERS = 40
@@ -72,3 +75,23 @@ def _push(cloud: str, token: str, users: UsersSnapshot, hostname: str, sequence:
         generated_at=datetime.now(UTC),
     )
     call("POST", f"{cloud}/server-usage", token, document)
+
+
+def signed_export(
+    key: Ed25519PrivateKey, server_id: str, hostname: str, sequence: int, users: int
+) -> bytes:
+    """An export file as an upload-only instance's agent writes it, signed with ``key``, of
+    ``users`` persons nobody else has."""
+    first = 9000 + 1000 * sequence
+    snapshot = _snapshot(
+        [(first + n, f"uploaded{first + n}@acme.example") for n in range(users)], 0
+    )
+    report = build_report(
+        snapshot,
+        server_id=server_id,
+        hostname=hostname,
+        ghes_version="3.14.2",
+        sequence=sequence,
+        generated_at=datetime.now(UTC),
+    )
+    return sign_report(report, key)

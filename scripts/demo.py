@@ -139,6 +139,7 @@ def main() -> int:
         print(f"  dashboard:             {cloud}/dashboard (sign in with the owner token)")
         print(f"ghes_agent  {agent}   (docs: {agent}/docs)")
         print(f"  agent admin token:     {agent_admin}")
+        print(f"  agent page:            {agent}/dashboard (sign in with the agent admin token)")
         print(f"logs and databases in {workdir}")
         if args.no_wait:
             return 0

@@ -3,6 +3,7 @@ read the figure from GET /enterprise/licenses. And the README's run command itse
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -93,3 +94,10 @@ def test_readme_run_command_prints_the_demo_figure(tmp_path: Path) -> None:
     # The figure the README explains: 12 persons of 15 seats.
     assert "Consumed licenses: 12 of 15 purchased" in result.stdout
     assert "cloud only 3, server only 6, both 3" in result.stdout
+    # Both pages' addresses, each with the token that signs in to it.
+    pages = dict(
+        re.findall(r"^  (dashboard|agent page): +(http://\S+/dashboard) ", result.stdout, re.M)
+    )
+    assert set(pages) == {"dashboard", "agent page"}
+    assert pages["dashboard"] != pages["agent page"]
+    assert "sign in with the agent admin token" in result.stdout

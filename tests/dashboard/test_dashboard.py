@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.dashboard.axe import assert_accessible
 from tests.dashboard.conftest import Cloud, Tab
 
 
@@ -223,3 +224,17 @@ def test_pages_fit_a_phone_width(phone: Tab, view: str) -> None:
     assert overflow <= 0, f"the {view} page is {overflow}px wider than a phone"
     assert phone.page.is_visible("#nav a[data-view=persons]")
     assert phone.problems == []
+
+
+def test_every_view_has_no_serious_accessibility_violation(tab: Tab, phone: Tab) -> None:
+    tab.page.goto(f"{tab.cloud.url}/dashboard")
+    assert_accessible(tab.page, "signed out")
+    tab.page.fill("#token", "lso_wrong")
+    tab.page.click("button[type=submit]")
+    tab.page.wait_for_selector("#sign-in-error")
+    assert_accessible(tab.page, "a refused token")
+    for browsing in (tab, phone):
+        browsing.sign_in()
+        for view in ("overview", "instances", "persons"):
+            browsing.show(view)
+            assert_accessible(browsing.page, f"{view} at {browsing.page.viewport_size}")

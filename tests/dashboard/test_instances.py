@@ -19,10 +19,11 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from scripts.dashboard_demo import signed_export
 from scripts.screenshots import seeded_cloud
 from services.ghes_agent.domain.report_builder import build_report
 from services.ghes_agent.domain.users_csv import UsersSnapshot
-from shared import public_key_text, sign_report
+from shared import public_key_text
 from tests.dashboard.axe import assert_accessible
 from tests.dashboard.conftest import Cloud, Tab
 
@@ -51,20 +52,8 @@ class UploadOnly:
     def public_key(self) -> str:
         return public_key_text(self.key)
 
-    def export(self, sequence: int, users: int, first_id: int = 9000) -> bytes:
-        snapshot = UsersSnapshot(
-            users=[(first_id + n, f"uploaded{first_id + n}@acme.example") for n in range(users)],
-            suspended=0,
-        )
-        report = build_report(
-            snapshot,
-            server_id=self.server_id,
-            hostname=self.hostname,
-            ghes_version="3.14.2",
-            sequence=sequence,
-            generated_at=datetime.now(UTC),
-        )
-        return sign_report(report, self.key)
+    def export(self, sequence: int, users: int) -> bytes:
+        return signed_export(self.key, self.server_id, self.hostname, sequence, users)
 
 
 def new_upload_only(hostname: str) -> UploadOnly:

@@ -46,7 +46,7 @@ async function refresh(main = document.getElementById("main")) {
   const runs = runList.runs;
   const progress = document.getElementById("run-progress") || el("div", { id: "run-progress", role: "status" });
   const message = document.getElementById("page-message") || el("div", { id: "page-message", tabindex: "-1" });
-  main.replaceChildren(
+  main.replaceChildren(...[
     el("h1", { text: "License sync" }),
     el("div", { class: "actions" },
       el("button", { type: "button", class: "primary", id: "sync-now", text: "Sync now", onclick: syncNow }),
@@ -63,7 +63,7 @@ async function refresh(main = document.getElementById("main")) {
     runs.length
       ? table(RUN_COLUMNS, runs.slice(0, 20).map(runRow), "runs", RUN_NUMERIC)
       : el("p", { class: "muted", text: "No sync has run yet." }),
-  );
+  ].filter(Boolean));
   return runs[0] || null;
 }
 
@@ -84,7 +84,7 @@ function lastSyncPanel(runs) {
       ["Status", outcomeWord(last), "last-status"],
       ["Users sent", count(last.users_sent), "users-sent"],
       ["Suspended left out", count(last.suspended_excluded), "suspended-excluded"],
-      ["Consumed licenses (the cloud's figure)", last.receipt ? count(last.receipt.total_seats_consumed) : "—", "cloud-figure"],
+      ["The cloud's figure", last.receipt ? count(last.receipt.total_seats_consumed) : "—", "cloud-figure"],
     ], { id: "last-sync-facts" })
     : el("p", { class: "muted", text: "No sync has finished yet: press Sync now." });
   return el("section", { class: "panel", id: "last-sync", "aria-labelledby": "last-sync-title" },
