@@ -8,6 +8,7 @@ each action with what changed behind it.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -281,14 +282,12 @@ def fake_ghes(pki: Pki) -> Iterator[tuple[str, FakeGhesState]]:
 
 
 @contextmanager
-def ghes_agent(
-    tmp_path: Path, ghes: str, pki: Pki, token: str, cloud: Cloud | None = None
-) -> Iterator[Agent]:
-    """An agent reading the fake GHES with ``token``, sending to ``cloud`` when given."""
+def ghes_agent(tmp_path: Path, ghes: str, pki: Pki, token: str, cloud: Cloud) -> Iterator[Agent]:
+    """An agent reading the fake GHES with ``token``, connected to ``cloud``."""
     with running_agent(
         tmp_path / "agent",
-        cloud.url if cloud else None,
-        connect(cloud, "ghes-fake.acme.example") if cloud else None,
+        cloud.url,
+        connect(cloud, f"ghes-{uuid.uuid4().hex[:8]}.acme.example"),
         users_csv="",
         ghes_url=ghes,
         ghes_token=token,
@@ -299,11 +298,15 @@ def ghes_agent(
 
 
 def test_a_ghes_refusing_the_token_is_a_clear_message(
-    browser: Browser, tmp_path: Path, fake_ghes: tuple[str, FakeGhesState], pki: Pki
+    browser: Browser,
+    tmp_path: Path,
+    fake_ghes: tuple[str, FakeGhesState],
+    pki: Pki,
+    dashboard_cloud: Cloud,
 ) -> None:
     url, _state = fake_ghes
     with (
-        ghes_agent(tmp_path, url, pki, "ghp_revoked") as agent,
+        ghes_agent(tmp_path, url, pki, "ghp_revoked", dashboard_cloud) as agent,
         open_agent_tab(browser, agent) as tab,
     ):
         tab.sign_in()

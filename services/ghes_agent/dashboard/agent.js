@@ -16,6 +16,7 @@ const RUN_NUMERIC = [false, false, false, true, true];
 const token = tokenStore("license-sync.agent-token");
 const { api, json } = apiClient(token, REFUSED);
 let following = null; // the id of the run this page follows, while it is active
+let followingLead = ""; // what the progress line says of it: the latest press decides
 
 // --- rendering ----------------------------------------------------------------------------
 
@@ -160,14 +161,15 @@ async function syncNow() {
 
 /** Shows the run until it ends, then the page's new state; one loop per run. */
 async function follow(run, lead) {
+  followingLead = lead;
   showProgress(run, lead);
-  if (following === run.id) return;
+  if (following === run.id) return; // already followed: the loop below shows the new lead
   following = run.id;
   try {
     while (ACTIVE.includes(run.status)) {
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_EVERY_MS));
       run = await json(`/sync/runs/${encodeURIComponent(run.id)}`);
-      showProgress(run, lead);
+      showProgress(run, followingLead);
     }
     await refresh();
     document.getElementById("main").dataset.followed = run.id; // shown, and the page read again
