@@ -51,6 +51,10 @@ async def test_owner_token_cannot_create_enterprises(cloud: httpx.AsyncClient) -
     body = {"slug": "other", "name": "Other", "seats_purchased": 1}
     response = await cloud.post("/admin/enterprises", json=body, headers=auth(owner))
     assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+    # Nothing was created: the slug is still free for the operator.
+    created = await cloud.post("/admin/enterprises", json=body, headers=auth(OPERATOR_TOKEN))
+    assert created.status_code == 201, created.text
 
 
 async def test_duplicate_slug_is_a_conflict(cloud: httpx.AsyncClient) -> None:
@@ -75,6 +79,7 @@ async def test_bad_enterprise_bodies_name_the_field(
 ) -> None:
     response = await cloud.post("/admin/enterprises", json=body, headers=auth(OPERATOR_TOKEN))
     assert response.status_code == 422
+    assert response.json()["error"] == "invalid_input"
     assert field in response.json()["detail"]
 
 
@@ -106,6 +111,14 @@ async def test_an_unverified_email_may_repeat(cloud: httpx.AsyncClient) -> None:
     shared = [account(2, "b", [("s@x.com", False)]), account(3, "c", ["s@x.com"])]
     response = await import_accounts(cloud, owner, shared)
     assert response.status_code == 200, response.text
+    assert response.json() == {"accounts": 2, "consuming": 2, "total_seats_consumed": 2}
+    # Kept apart: the address is verified for c only, so a GHES user with it merges with c.
+    token = await connect(cloud, owner)
+    await push(cloud, token, report([(1, "s@x.com")]))
+    view = await licenses(cloud, owner, include="users")
+    assert view["total_seats_consumed"] == 2
+    merged = {u["cloud_account"]["login"]: len(u["server_accounts"]) for u in view["users"]}
+    assert merged == {"b": 0, "c": 1}
 
 
 @pytest.mark.parametrize(
@@ -121,9 +134,12 @@ async def test_bad_account_imports_name_the_problem(
     cloud: httpx.AsyncClient, accounts: list[dict[str, object]], problem: str
 ) -> None:
     owner = await new_enterprise(cloud)
+    await import_accounts(cloud, owner, [account(9, "kept")])
     response = await import_accounts(cloud, owner, accounts)  # type: ignore[arg-type]
     assert response.status_code == 422
+    assert response.json()["error"] == "invalid_input"
     assert problem in response.json()["detail"]
+    assert await consumed(cloud, owner) == 1  # the previous set stands
 
 
 async def test_another_enterprises_data_answers_404_and_changes_nothing(
@@ -142,6 +158,7 @@ async def test_another_enterprises_data_answers_404_and_changes_nothing(
     for attempt in attempts:
         response = await attempt
         assert response.status_code == 404
+        assert response.json() == {"error": "not_found", "detail": "enterprise 'acme' not found"}
     assert await consumed(cloud, acme) == 1
     assert (await licenses(cloud, acme))["server_instances"] == []
 
@@ -159,6 +176,8 @@ async def test_connecting_with_a_server_id_binds_the_token(cloud: httpx.AsyncCli
     token = response.json()["instance_token"]
     refused = await push(cloud, token, report(server_id="srv-2"))
     assert refused.status_code == 403
+    assert refused.json()["error"] == "server_id_mismatch"
+    assert await consumed(cloud, owner) == 0
     assert (await push(cloud, token, report(server_id="srv-1"))).status_code == 201
 
 
@@ -185,8 +204,11 @@ async def test_disconnecting_stops_the_token_and_the_count(cloud: httpx.AsyncCli
     assert await consumed(cloud, owner) == 0
     again = await push(cloud, token, report(server_id="srv-1", sequence=2))
     assert again.status_code == 401
+    assert again.json()["error"] == "unauthorized"
+    assert (await licenses(cloud, owner))["server_instances"] == []
     missing = await cloud.delete("/enterprises/acme/server-instances/srv-1", headers=auth(owner))
     assert missing.status_code == 404
+    assert missing.json()["error"] == "not_found"
 
 
 async def test_licenses_view_has_breakdown_and_instance_status(cloud: httpx.AsyncClient) -> None:
@@ -276,6 +298,7 @@ async def test_github_style_token_header_is_accepted(cloud: httpx.AsyncClient) -
     owner = await new_enterprise(cloud)
     response = await cloud.get("/enterprise/licenses", headers={"Authorization": f"token {owner}"})
     assert response.status_code == 200
+    assert response.json()["enterprise"] == "acme"
 
 
 async def test_healthz(cloud: httpx.AsyncClient) -> None:
