@@ -150,6 +150,7 @@ async def test_unknown_instance_and_other_enterprises_file_are_refused(
     # globex's token on acme's upload endpoint: acme is not globex's to see.
     crossed = await upload(cloud, other, export_file(), slug="acme")
     assert crossed.status_code == 404
+    assert crossed.json()["error"] == "not_found"
     assert await consumed(cloud, owner) == 0
 
 
@@ -158,6 +159,7 @@ async def test_an_older_sequence_is_refused(cloud: httpx.AsyncClient) -> None:
     assert (await upload(cloud, owner, export_file(sequence=5))).status_code == 201
     response = await upload(cloud, owner, export_file([(9, "z@example.com")], sequence=4))
     assert response.status_code == 409
+    assert response.json()["error"] == "sequence_conflict"
     assert response.json()["current_sequence"] == 5
     assert await consumed(cloud, owner) == 2
 
@@ -204,6 +206,7 @@ async def test_an_oversized_file_is_refused(
     content = export_file([(i, f"user{i}@example.com") for i in range(1, 100)])
     response = await upload(cloud, owner, content)
     assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
     assert await consumed(cloud, owner) == 0
 
 
@@ -211,15 +214,29 @@ async def test_upload_only_connection_needs_server_id_and_a_valid_key(
     cloud: httpx.AsyncClient,
 ) -> None:
     owner = await new_enterprise(cloud)
-    for body in (
-        {"hostname": "h", "upload_only": True, "public_key": public_key_text(KEY)},
-        {"hostname": "h", "upload_only": True, "server_id": "s"},
-        {"hostname": "h", "server_id": "s", "public_key": base64.b64encode(b"short").decode()},
+    needs = "an upload-only instance is connected with its server_id and public_key"
+    short_key = base64.b64encode(b"short").decode()
+    # Well-formed bodies all three: the refusals are the domain's, not the schema's.
+    for body, error, problem in (
+        (
+            {"hostname": "h", "upload_only": True, "public_key": public_key_text(KEY)},
+            "invalid_input",
+            needs,
+        ),
+        ({"hostname": "h", "upload_only": True, "server_id": "s"}, "invalid_input", needs),
+        (
+            {"hostname": "h", "server_id": "s", "public_key": short_key},
+            "invalid_public_key",
+            "public_key: an Ed25519 public key is 32 bytes",
+        ),
     ):
         response = await cloud.post(
             "/enterprises/acme/server-instances", json=body, headers=auth(owner)
         )
         assert response.status_code == 422, body
+        assert response.json()["error"] == error, body
+        assert problem in response.json()["detail"], body
+    assert (await licenses(cloud, owner))["server_instances"] == []
 
 
 async def test_first_connected_push_teaches_the_key_and_never_replaces_it(
@@ -243,6 +260,8 @@ async def test_first_connected_push_teaches_the_key_and_never_replaces_it(
     assert (await upload(cloud, owner, export_file(sequence=3))).status_code == 201
     refused = await upload(cloud, owner, export_file(sequence=4, key=OTHER_KEY))
     assert refused.status_code == 422
+    assert refused.json()["error"] == "signature_invalid"
+    assert "not with this instance's registered key" in refused.json()["detail"]
 
 
 async def test_no_registered_key_is_a_clear_refusal(cloud: httpx.AsyncClient) -> None:
