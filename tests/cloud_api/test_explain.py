@@ -112,6 +112,7 @@ async def test_invalid_address_is_422(cloud: httpx.AsyncClient) -> None:
         "/enterprise/licenses/explain", params={"email": "nope"}, headers=auth(owner)
     )
     assert response.status_code == 422
+    assert response.json()["error"] == "invalid_input"
     assert "email" in response.json()["detail"]
 
 

@@ -170,6 +170,7 @@ async def test_github_token_scheme_is_accepted(cloud: httpx.AsyncClient) -> None
         "/enterprises/acme/consumed-licenses", headers={"Authorization": f"token {owner}"}
     )
     assert response.status_code == 200
+    assert response.json() == (await _page(cloud, owner)).json()  # as with a Bearer token
 
 
 async def test_license_sync_status_matches_githubs_schema(cloud: httpx.AsyncClient) -> None:
@@ -232,10 +233,13 @@ async def test_seat_changes_show_at_once(cloud: httpx.AsyncClient) -> None:
         "/admin/enterprises/acme", json={"seats_purchased": 9}, headers=auth(owner)
     )
     assert refused.status_code == 401
+    assert refused.json()["error"] == "unauthorized"
+    assert (await _page(cloud, owner)).json()["total_seats_purchased"] == 3
     missing = await cloud.patch(
         "/admin/enterprises/nope", json={"seats_purchased": 9}, headers=auth(OPERATOR_TOKEN)
     )
     assert missing.status_code == 404
+    assert missing.json()["error"] == "not_found"
 
 
 async def test_turning_saml_on_moves_the_figure(cloud: httpx.AsyncClient) -> None:

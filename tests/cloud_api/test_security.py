@@ -19,6 +19,7 @@ from tests.builders import (
     connect,
     consumed,
     import_accounts,
+    licenses,
     new_enterprise,
     push,
     report,
@@ -43,23 +44,31 @@ async def test_tokens_are_prefixed_random_and_stored_only_as_hashes(
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
+    ("method", "path", "body"),
     [
-        ("GET", "/enterprise/licenses"),
-        ("GET", "/enterprises/acme/consumed-licenses"),
-        ("GET", "/enterprises/acme/license-sync-status"),
-        ("PUT", "/enterprises/acme/accounts"),
-        ("POST", "/enterprises/acme/server-instances"),
-        ("POST", "/admin/enterprises"),
+        ("GET", "/enterprise/licenses", None),
+        ("GET", "/enterprises/acme/consumed-licenses", None),
+        ("GET", "/enterprises/acme/license-sync-status", None),
+        ("PUT", "/enterprises/acme/accounts", {"accounts": [account(1, "mona")]}),
+        ("POST", "/enterprises/acme/server-instances", {"hostname": "second.example.com"}),
+        ("POST", "/admin/enterprises", {"slug": "other", "name": "O", "seats_purchased": 1}),
     ],
 )
 async def test_an_instance_token_can_read_and_change_nothing(
-    cloud: httpx.AsyncClient, method: str, path: str
+    cloud: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
     owner = await new_enterprise(cloud)
     token = await connect(cloud, owner)
-    response = await cloud.request(method, path, json={}, headers=auth(token))
+    # Bodies an owner (or the operator) would be allowed to send: only the token is wrong.
+    response = await cloud.request(method, path, json=body, headers=auth(token))
     assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+    view = await licenses(cloud, owner)
+    assert view["total_seats_consumed"] == 0
+    assert [i["hostname"] for i in view["server_instances"]] == ["ghes.example.com"]
+    if path == "/admin/enterprises":
+        again = await cloud.post("/admin/enterprises", json=body, headers=auth(OPERATOR_TOKEN))
+        assert again.status_code == 201, again.text  # the slug is still free
 
 
 async def test_an_instance_token_cannot_act_as_another_instance(cloud: httpx.AsyncClient) -> None:
@@ -81,8 +90,12 @@ async def test_rotating_an_instance_token_stops_the_old_one(cloud: httpx.AsyncCl
     response = await cloud.post("/enterprises/acme/server-instances/srv/token", headers=auth(owner))
     assert response.status_code == 201
     new = response.json()["instance_token"]
-    assert (await push(cloud, old, report(server_id="srv"))).status_code == 401
+    refused = await push(cloud, old, report(server_id="srv"))
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "unauthorized"
+    assert await consumed(cloud, owner) == 0
     assert (await push(cloud, new, report(server_id="srv"))).status_code == 201
+    assert await consumed(cloud, owner) == 1
 
 
 async def test_revoked_tokens_stop_working(cloud: httpx.AsyncClient) -> None:
@@ -96,9 +109,13 @@ async def test_revoked_tokens_stop_working(cloud: httpx.AsyncClient) -> None:
             "/enterprises/acme/tokens/revoke", json={"token": token}, headers=auth(spare)
         )
         assert response.status_code == 204
-    assert (await push(cloud, instance, report())).status_code == 401
-    assert (await cloud.get("/enterprise/licenses", headers=auth(owner))).status_code == 401
-    assert (await cloud.get("/enterprise/licenses", headers=auth(spare))).status_code == 200
+    pushed = await push(cloud, instance, report())
+    assert pushed.status_code == 401
+    assert pushed.json()["error"] == "unauthorized"
+    read = await cloud.get("/enterprise/licenses", headers=auth(owner))
+    assert read.status_code == 401
+    assert read.json()["error"] == "unauthorized"
+    assert await consumed(cloud, spare) == 0  # the revoked instance's report was not applied
 
 
 async def test_another_enterprises_token_cannot_be_revoked_or_seen(
@@ -110,11 +127,13 @@ async def test_another_enterprises_token_cannot_be_revoked_or_seen(
         "/enterprises/globex/tokens/revoke", json={"token": acme}, headers=auth(globex)
     )
     assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
     crossed = await cloud.post(
         "/enterprises/acme/tokens/revoke", json={"token": acme}, headers=auth(globex)
     )
     assert crossed.status_code == 404
-    assert (await cloud.get("/enterprise/licenses", headers=auth(acme))).status_code == 200
+    assert crossed.json()["error"] == "not_found"
+    assert (await licenses(cloud, acme))["enterprise"] == "acme"  # still valid
 
 
 def test_query_string_secrets_are_redacted() -> None:

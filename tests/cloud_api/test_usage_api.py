@@ -170,15 +170,20 @@ async def test_malformed_header_is_refused(
     owner, token = await _instance(cloud)
     response = await push(cloud, token, {**report(), **change})
     assert response.status_code == 422
+    assert response.json()["error"] == "invalid_report"
     assert problem in response.json()["detail"]
     assert await consumed(cloud, owner) == 0
 
 
 async def test_body_that_is_not_json_is_refused(cloud: httpx.AsyncClient) -> None:
-    _owner, token = await _instance(cloud)
+    owner, token = await _instance(cloud)
+    await push(cloud, token, report([(7, "kept@example.com")], sequence=1))
     response = await cloud.post("/server-usage", content=b"{not json", headers=auth(token))
     assert response.status_code == 422
+    assert response.json()["error"] == "invalid_report"
     assert "not valid JSON" in response.json()["detail"]
+    instance = (await licenses(cloud, owner))["server_instances"][0]
+    assert (instance["accounts_reported"], instance["current_sequence"]) == (1, 1)
 
 
 async def test_gzip_body_is_accepted(cloud: httpx.AsyncClient) -> None:
