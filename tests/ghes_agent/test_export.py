@@ -16,6 +16,7 @@ from scripts.servers import ROOT
 from services.ghes_agent.settings import AgentSettings
 from shared import ExportFileError, parse_report, read_export, verify_export
 from tests.conftest import AGENT_ADMIN_TOKEN
+from tests.ghes_agent.conftest import DEFAULT_USERS, users_csv_text
 
 
 async def test_export_downloads_a_signed_file_named_by_host_and_date(
@@ -60,6 +61,9 @@ async def test_the_key_is_kept_owner_readable_only(
 async def test_export_needs_the_admin_token(agent: httpx.AsyncClient) -> None:
     response = await agent.get("/license/usage/export", headers={"Authorization": ""})
     assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+    # No report was made for the refused caller: the first real export is sequence 1.
+    assert read_export((await agent.get("/license/usage/export")).content).report["sequence"] == 1
 
 
 async def test_export_without_users_says_why(
@@ -69,7 +73,11 @@ async def test_export_without_users_says_why(
     agent_settings.users_csv.unlink()
     response = await agent.get("/license/usage/export")
     assert response.status_code == 409
+    assert response.json()["error"] == "users_unavailable"
     assert "cannot read the users file" in response.json()["detail"]
+    # Nothing was kept of the failed export: once the file is back, it is sequence 1.
+    agent_settings.users_csv.write_text(users_csv_text(DEFAULT_USERS))
+    assert read_export((await agent.get("/license/usage/export")).content).report["sequence"] == 1
 
 
 def test_command_line_export_writes_the_same_kind_of_file(
