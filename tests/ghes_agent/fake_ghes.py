@@ -176,6 +176,10 @@ def serve_https(app: FastAPI, pki: Pki) -> Iterator[str]:
         if server.started:
             break
         time.sleep(0.01)
+    else:
+        server.should_exit = True
+        thread.join(timeout=10)
+        raise RuntimeError("the fake GHES server did not start within 5 s")
     try:
         yield f"https://127.0.0.1:{port}"
     finally:
