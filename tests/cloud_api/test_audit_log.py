@@ -218,13 +218,16 @@ async def test_each_owner_reads_only_its_enterprise_and_the_operator_any(
     await new_enterprise(cloud, "globex")
     other = await cloud.get("/enterprises/globex/audit-log", headers=auth(acme))
     assert other.status_code == 404
+    assert other.json()["error"] == "not_found"
     nobody = await cloud.get("/enterprises/acme/audit-log")
     assert nobody.status_code == 401
+    assert nobody.json()["error"] == "unauthorized"
     for slug in ("acme", "globex"):
         entries = await audit_log(cloud, OPERATOR_TOKEN, slug)
         assert [(e["action"], e["business"]) for e in entries] == [("enterprise.create", slug)]
     missing = await cloud.get("/enterprises/initech/audit-log", headers=auth(OPERATOR_TOKEN))
     assert missing.status_code == 404
+    assert missing.json()["error"] == "not_found"
 
 
 async def test_refused_pushes_are_recorded_and_duplicates_are_not(
@@ -242,7 +245,9 @@ async def test_refused_pushes_are_recorded_and_duplicates_are_not(
         content=b"\x1f\x8b not gzip",
         headers={**auth(token), "Content-Encoding": "gzip", "Content-Type": "application/json"},
     )
-    assert broken.status_code >= 400
+    assert broken.status_code == 422
+    assert broken.json()["error"] == "invalid_input"
+    assert "gzip body is corrupt" in broken.json()["detail"]
 
     refusals = await audit_log(cloud, owner, phrase="action:server_usage")
     assert [e["action"] for e in refusals] == [
@@ -272,10 +277,13 @@ async def test_failed_owner_requests_leave_no_entry(cloud: httpx.AsyncClient) ->
         headers=auth(owner),
     )
     assert again.status_code == 409
+    assert again.json()["error"] == "instance_exists"
     bad = await import_accounts(cloud, owner, [account(1, "a"), account(1, "b")])
     assert bad.status_code == 422
+    assert bad.json()["error"] == "invalid_input"
     gone = await cloud.delete("/enterprises/acme/server-instances/nope", headers=auth(owner))
     assert gone.status_code == 404
+    assert gone.json()["error"] == "not_found"
     assert await audit_log(cloud, owner) == before
 
 
