@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.audit_log import AuditContext
 from services.common.clock import as_utc, utcnow
+from services.common.threads import in_thread
 from services.ghes_agent.db.models import AgentState, SyncRun
 from services.ghes_agent.domain.outbox import next_due
 from services.ghes_agent.domain.runs import start_run
@@ -43,14 +44,14 @@ class SyncRunner:
         self, trigger: str, audit: AuditContext | None = None
     ) -> tuple[SyncRun, bool]:
         sessions = self.ctx.delivery.sessions
-        run, created = await asyncio.to_thread(start_run, sessions, trigger, audit)
+        run, created = await in_thread(start_run, sessions, trigger, audit)
         if created:
             self._spawn(execute_run(self.ctx, run.id))
         return run, created
 
     async def retry(self, report_id: str) -> tuple[SyncRun, asyncio.Task[None] | None]:
         """A retry run for a kept report; no new run while another is active."""
-        run, created = await asyncio.to_thread(start_run, self.ctx.delivery.sessions, "retry")
+        run, created = await in_thread(start_run, self.ctx.delivery.sessions, "retry")
         task = self._spawn(execute_retry(self.ctx, run.id, report_id)) if created else None
         return run, task
 
@@ -109,7 +110,7 @@ class DeliveryWorker:
         delivery = self.runner.ctx.delivery
         if not delivery.connected:
             return self.IDLE_CHECK_SECONDS  # nowhere to send to: retrying would only fail
-        due = await asyncio.to_thread(next_due, delivery.sessions)
+        due = await in_thread(next_due, delivery.sessions)
         if due is None:
             return self.IDLE_CHECK_SECONDS
         report_id, when = due
@@ -166,7 +167,7 @@ class WeeklySchedule:
         slot = latest_slot(self.trigger, utcnow(), CATCH_UP_HORIZON)
         if slot is None:
             return False
-        if not await asyncio.to_thread(self._claim, slot, installed_only=installed_only):
+        if not await in_thread(self._claim, slot, installed_only=installed_only):
             return False
         log.info("running the scheduled sync of %s", slot.isoformat())
         await self.runner.trigger("scheduled")

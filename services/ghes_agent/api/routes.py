@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -9,6 +8,7 @@ from services.common.audit_log import AuditContext
 from services.common.audit_route import audited
 from services.common.audit_view import AUDIT_LOG_RESPONSES, PHRASE_MAX, audit_log_response
 from services.common.observability import database_ready
+from services.common.threads import in_thread
 from services.ghes_agent.api.deps import AdminDep, StateDep
 from services.ghes_agent.api.schemas import (
     GhesLicenseView,
@@ -117,7 +117,7 @@ async def export_license_usage(
         facts = await state.runner.ctx.collect()
     except SourceError as error:
         raise SourceError(f"cannot read the instance's users: {error}") from None
-    result = await asyncio.to_thread(
+    result = await in_thread(
         export_report,
         state.sessions,
         state.signing_key,

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import httpx
 
+from services.common.threads import in_thread
 from services.ghes_agent.domain.errors import SourceError
 from services.ghes_agent.domain.facts import InstanceFacts, UsersSource
 from services.ghes_agent.domain.users_csv import UsersSnapshot, read_users
@@ -71,7 +72,7 @@ class GhesClient:
         with tempfile.TemporaryFile("w+b") as spool:
             await self.download_users_report(spool)
             spool.seek(0)
-            snapshot = await asyncio.to_thread(_parse_spooled, spool)
+            snapshot = await in_thread(_parse_spooled, spool)
         return InstanceFacts(snapshot, version, license_info)
 
     async def installed_version(self) -> str:

@@ -9,7 +9,6 @@ in ``/sync/status``.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import random
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.clock import as_utc, utcnow
+from services.common.threads import in_thread
 from services.ghes_agent.clients.cloud import CloudClient, CloudError
 from services.ghes_agent.db.models import OutboxReport, SyncRun
 from services.ghes_agent.domain import outbox
@@ -91,17 +91,17 @@ async def deliver(delivery: Delivery, run_id: str, report_id: str) -> UsageRecei
     again when due, refused, or given up) and the DeliveryError says the same to the run."""
     # Database work in worker threads: on SQLite a write waits for the lock (busy
     # timeout), and the event loop must not wait with it.
-    body, attempts, created_at = await asyncio.to_thread(
+    body, attempts, created_at = await in_thread(
         _start_attempt, delivery.sessions, run_id, report_id
     )
     try:
         async with delivery.cloud_client() as client:
             receipt = await client.push_report(body, public_key=delivery.public_key)
     except CloudError as error:
-        raise await asyncio.to_thread(
+        raise await in_thread(
             _after_failure, delivery, report_id, error, attempts, created_at
         ) from None
-    await asyncio.to_thread(outbox.mark_delivered, delivery.sessions, report_id)
+    await in_thread(outbox.mark_delivered, delivery.sessions, report_id)
     return receipt
 
 

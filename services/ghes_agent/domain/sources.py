@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
 
+from services.common.threads import in_thread
 from services.ghes_agent.clients.ghes import ghes_source
 from services.ghes_agent.domain.errors import SourceError
 from services.ghes_agent.domain.facts import InstanceFacts, UsersSource
@@ -32,7 +32,7 @@ def csv_source(path: Path, ghes_version: str, progress: Progress | None = None) 
     """A file exported from GHES says nothing of the license: ``license`` is null."""
 
     async def collect() -> InstanceFacts:
-        snapshot = await asyncio.to_thread(read_users_file, path, progress)
+        snapshot = await in_thread(read_users_file, path, progress)
         return InstanceFacts(snapshot, ghes_version, None)
 
     return collect

@@ -5,7 +5,6 @@ kept report sent again (a retry run, started by the delivery worker in ``jobs.py
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.clock import utcnow
+from services.common.threads import in_thread
 from services.ghes_agent.db.models import OutboxReport
 from services.ghes_agent.domain import outbox
 from services.ghes_agent.domain.delivery import Delivery, DeliveryError, deliver
@@ -53,11 +53,11 @@ async def execute_retry(ctx: SyncContext, run_id: str, report_id: str) -> None:
 
     async def claim_and_send() -> UsageReceipt:
         sessions = ctx.delivery.sessions
-        if not await asyncio.to_thread(outbox.claim, sessions, report_id):
+        if not await in_thread(outbox.claim, sessions, report_id):
             raise ReportNotClaimedError(
                 "the report is no longer pending, or another agent process is sending it"
             )
-        await asyncio.to_thread(_show_report, sessions, run_id, report_id)
+        await in_thread(_show_report, sessions, run_id, report_id)
         return await deliver(ctx.delivery, run_id, report_id)
 
     await _carry(ctx.delivery.sessions, run_id, claim_and_send)
@@ -69,7 +69,7 @@ async def _carry(
     """Carry a queued run through ``work`` to ``succeeded`` or ``failed``; never raises.
     The run's rows are written in worker threads, as every database step of a run is: on
     SQLite a write waits for the lock, and the event loop must not wait with it."""
-    await asyncio.to_thread(update_run, sessions, run_id, status="running", started_at=utcnow())
+    await in_thread(update_run, sessions, run_id, status="running", started_at=utcnow())
     try:
         receipt = await work()
     except AgentError as error:
@@ -79,7 +79,7 @@ async def _carry(
         log.exception("sync run %s failed unexpectedly", run_id)
         await _failed(sessions, run_id, f"unexpected {type(error).__name__}: {error}", "unexpected")
     else:
-        await asyncio.to_thread(
+        await in_thread(
             update_run,
             sessions,
             run_id,
@@ -90,7 +90,7 @@ async def _carry(
 
 
 async def _failed(sessions: sessionmaker[Session], run_id: str, reason: str, code: str) -> None:
-    await asyncio.to_thread(
+    await in_thread(
         update_run,
         sessions,
         run_id,
@@ -104,7 +104,7 @@ async def _failed(sessions: sessionmaker[Session], run_id: str, reason: str, cod
 async def _generate_and_deliver(
     ctx: SyncContext, run_id: str, facts: InstanceFacts
 ) -> UsageReceipt:
-    report_id = await asyncio.to_thread(generate_report, ctx, run_id, facts)
+    report_id = await in_thread(generate_report, ctx, run_id, facts)
     try:
         return await deliver(ctx.delivery, run_id, report_id)
     except DeliveryError as failure:
@@ -114,8 +114,8 @@ async def _generate_and_deliver(
         # The cloud holds a newer sequence than ours (this agent was restored from a backup):
         # continue above it with a fresh report of the same users.
         log.warning("cloud is at sequence %s; continuing above it", cloud_sequence)
-        await asyncio.to_thread(_continue_above, ctx.delivery.sessions, report_id, cloud_sequence)
-        report_id = await asyncio.to_thread(generate_report, ctx, run_id, facts)
+        await in_thread(_continue_above, ctx.delivery.sessions, report_id, cloud_sequence)
+        report_id = await in_thread(generate_report, ctx, run_id, facts)
         return await deliver(ctx.delivery, run_id, report_id)
 
 
