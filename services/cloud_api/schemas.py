@@ -125,15 +125,23 @@ class HealthView(BaseModel):
 
 class HistoryEntry(BaseModel):
     received_at: datetime
-    report_id: str
-    server_id: str
-    hostname: str
-    sequence: int
-    source: str
-    users_reported: int
-    suspended_excluded: int
+    """When the change took effect: the time ``/enterprise/licenses/changes`` takes as
+    ``since`` and ``until`` (strictly increasing from one entry to the next)."""
+    cause: Literal["report", "accounts_import", "saml_changed", "instance_disconnected"]
+    report_id: str | None
+    server_id: str | None
+    """The instance a report or a disconnect concerned."""
+    hostname: str | None
+    sequence: int | None
+    source: str | None
+    users_reported: int | None
+    suspended_excluded: int | None
     total_seats_consumed: int | None
-    """The enterprise's figure right after this report was applied."""
+    """The enterprise's figure right after this change."""
+    started: int | None
+    """Persons who started consuming at this change (None: from before changes were
+    recorded)."""
+    stopped: int | None
 
 
 class HistoryView(BaseModel):
@@ -191,3 +199,31 @@ class OwnerTokenIssued(BaseModel):
 
 class TokenRevoke(_Request):
     token: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PersonChangeView(BaseModel):
+    cloud_account: CloudAccountRef | None
+    server_accounts: list[ServerAccountRef]
+    """The person's accounts when it started (or, stopped, before it stopped)."""
+    reason: str
+    """``server_account_added``, ``server_account_removed``, ``cloud_account_added``,
+    ``cloud_account_removed``, ``accounts_merged``, ``accounts_split``,
+    ``affiliation_changed``, ``instance_disconnected`` or ``email_changed``."""
+    changed_at: datetime
+    """The history entry at which it last started or stopped in the range."""
+
+
+class ChangesView(BaseModel):
+    since: datetime | None
+    """None: from before the first history entry (nothing consumed)."""
+    until: datetime
+    from_total: int
+    to_total: int
+    entries: int
+    """History entries in the range (after ``since``, up to ``until``)."""
+    total_started: int
+    total_stopped: int
+    started: list[PersonChangeView]
+    stopped: list[PersonChangeView]
+    page: int
+    per_page: int

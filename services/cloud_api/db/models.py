@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     UniqueConstraint,
 )
@@ -172,3 +173,56 @@ class AuditEntry(AuditColumns, Base):
 
 
 append_only(AuditEntry)
+
+
+class HistoryPoint(Base):
+    """One change of what the figure is computed from (an applied report, an accounts
+    import, SAML switched, an instance disconnected), with the figure right after it.
+
+    Points of one enterprise are written under its row lock, so their ids and their
+    ``recorded_at`` (kept strictly increasing) both follow the order the changes took
+    effect in: a time names exactly one state of the figure."""
+
+    __tablename__ = "history_points"
+    __table_args__ = (Index("ix_history_points_enterprise_time", "enterprise_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    recorded_at: Mapped[datetime]
+    cause: Mapped[str] = mapped_column(String(32))
+    report_pk: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    # The instance a report or a disconnect concerned, as it was named then.
+    server_id: Mapped[str | None] = mapped_column(String(64))
+    hostname: Mapped[str | None] = mapped_column(String(253))
+    total: Mapped[int] = mapped_column(Integer)
+    # None on points from before changes were recorded (migrated from reports).
+    started: Mapped[int | None] = mapped_column(Integer)
+    stopped: Mapped[int | None] = mapped_column(Integer)
+
+
+class PersonChange(Base):
+    """A person who started (+1) or stopped (-1) consuming at a history point, with the
+    accounts it had then: the reports and accounts they came from may be replaced since."""
+
+    __tablename__ = "person_changes"
+    __table_args__ = (
+        # Pages of one point in listing order; ranges of points for one enterprise.
+        Index(
+            "ix_person_changes_listing",
+            "enterprise_id",
+            "point_id",
+            "delta",
+            "sort_key",
+            "person_key",
+        ),
+    )
+
+    point_id: Mapped[int] = mapped_column(
+        ForeignKey("history_points.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_key: Mapped[str] = mapped_column(String(280), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(Integer)
+    delta: Mapped[int] = mapped_column(SmallInteger)
+    reason: Mapped[str] = mapped_column(String(32))
+    sort_key: Mapped[str] = mapped_column(String(300))
+    accounts: Mapped[dict[str, Any]]

@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from services.cloud_api.api.deps import OperatorDep, StateDep
 from services.cloud_api.db.models import Enterprise
 from services.cloud_api.domain.events.audit import record_entry
+from services.cloud_api.domain.ingest import figure_changes
 from services.cloud_api.domain.tenants import enterprises
 from services.cloud_api.schemas import (
     EnterpriseCreate,
@@ -68,8 +69,9 @@ def update_enterprise(
     with state.sessions.begin() as session:
         target = enterprises.enterprise_by_slug(session, enterprise)
         before = _settings(target)
-        updated = enterprises.update_enterprise(
+        updated, figures = figure_changes.update_enterprise(
             session,
+            state.cache,
             enterprise,
             name=body.name,
             seats_purchased=body.seats_purchased,
@@ -82,12 +84,15 @@ def update_enterprise(
             if before[name] != after[name]
         }
         record_entry(session, audit, updated.id, changes=changes)
-        return EnterpriseView(
+        view = EnterpriseView(
             slug=updated.slug,
             name=updated.name,
             seats_purchased=updated.seats_purchased,
             saml_enabled=updated.saml_enabled,
         )
+    if figures is not None:  # SAML switched: a history entry, and a new figure to keep
+        state.cache.store_figures(figures)
+    return view
 
 
 def _settings(enterprise: Enterprise) -> dict[str, object]:

@@ -10,9 +10,9 @@ from services.cloud_api.api.deps import OwnerDep, StateDep
 from services.cloud_api.db.models import ServerInstance
 from services.cloud_api.domain.access import credentials
 from services.cloud_api.domain.access.auth import require_enterprise
-from services.cloud_api.domain.accounts import importing
 from services.cloud_api.domain.accounts.input import AccountsImport
 from services.cloud_api.domain.events.audit import record_entry
+from services.cloud_api.domain.ingest import figure_changes
 from services.cloud_api.domain.tenants import instances
 from services.cloud_api.domain.tenants.enterprises import get_enterprise
 from services.cloud_api.schemas import (
@@ -39,10 +39,9 @@ def replace_accounts(
     require_enterprise(owner, enterprise)
     with state.sessions.begin() as session:
         target = get_enterprise(session, owner.enterprise_id)
-        result = importing.replace_accounts(session, target, body.accounts)
-        session.flush()
-        session.refresh(target)
-        figures = state.cache.compute_figures(session, target, keep=False)
+        result, figures = figure_changes.import_accounts(
+            session, state.cache, target, body.accounts
+        )
         record_entry(
             session,
             audit,
@@ -104,12 +103,12 @@ def disconnect_instance(
 ) -> Response:
     require_enterprise(owner, enterprise)
     with state.sessions.begin() as session:
-        gone = instances.disconnect_instance(
-            session, get_enterprise(session, owner.enterprise_id), server_id
-        )
+        target = get_enterprise(session, owner.enterprise_id)
+        gone, figures = figure_changes.disconnect(session, state.cache, target, server_id)
         record_entry(
             session, audit, owner.enterprise_id, server_id=server_id, hostname=gone.hostname
         )
+    state.cache.store_figures(figures)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

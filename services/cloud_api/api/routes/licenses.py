@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -14,11 +15,12 @@ from services.cloud_api.api.deps import (
     token_from,
 )
 from services.cloud_api.domain.access.auth import authenticate_owner
+from services.cloud_api.domain.reporting.changes import ChangesQuery, license_changes
 from services.cloud_api.domain.reporting.explain import explain_email
 from services.cloud_api.domain.reporting.history import report_history
 from services.cloud_api.domain.reporting.licenses import Paging, enterprise_licenses
 from services.cloud_api.domain.reporting.summary import cached_summary, summary_json
-from services.cloud_api.schemas import ExplainView, HistoryView, LicensesView
+from services.cloud_api.schemas import ChangesView, ExplainView, HistoryView, LicensesView
 from shared.errors import error_responses
 
 router = APIRouter(tags=["licenses"], responses=error_responses())
@@ -69,6 +71,23 @@ def get_license_history(
     """Applied reports, oldest first, each with the consumed figure right after it."""
     with state.sessions() as session:
         return HistoryView(entries=report_history(session, owner.enterprise_id, limit))
+
+
+@router.get("/enterprise/licenses/changes")
+def get_license_changes(
+    owner: OwnerDep,
+    state: StateDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 30,
+) -> ChangesView:
+    """The persons who started and who stopped consuming after ``since`` up to ``until``
+    (RFC 3339 times; ``until`` defaults to now, ``since`` to the history entry before the
+    latest), each with its accounts and the reason in a word; both lists paged alike."""
+    query = ChangesQuery(since, until, page, per_page)
+    with state.sessions() as session:
+        return license_changes(session, owner.enterprise_id, query)
 
 
 @router.get("/enterprise/licenses/explain")

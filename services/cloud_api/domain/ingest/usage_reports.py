@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.cloud_api.db.models import Enterprise, Report, ServerInstance, ServerUser
+from services.cloud_api.db.models import Report, ServerInstance, ServerUser
 from services.cloud_api.domain.errors import (
     ConflictError,
     ForbiddenError,
@@ -23,9 +23,13 @@ from services.cloud_api.domain.errors import (
     NotFoundError,
 )
 from services.cloud_api.domain.events.audit import record_entry
+from services.cloud_api.domain.ingest.figure_changes import record_report
 from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine
-from services.cloud_api.domain.licensing.loaders import InstanceAccounts, InstanceKeys
-from services.cloud_api.domain.tenants.enterprises import touch
+from services.cloud_api.domain.licensing.loaders import (
+    CurrentReport,
+    InstanceAccounts,
+    InstanceKeys,
+)
 from services.common.audit_log import AuditContext
 from services.common.clock import utcnow
 from shared import ParsedReport, ReportFormatError
@@ -180,17 +184,31 @@ def _replace_current_report(
     report: ParsedReport,
     source: Source,
 ) -> tuple[Receipt, FigureState, InstanceAccounts, InstanceKeys]:
+    previous = _current_of(session, instance)
     row = _store_report(session, instance, report, source)
     keys = bulk_insert_users(session.connection(), row.id, report)
-    _point_instance_at(session, instance, row, source)
+    _point_instance_at(instance, row, source)
     accounts = InstanceAccounts(row.report_id, report.user_ids, keys, report.emails)
     accounts_keys = accounts.keys()
-    state = _figure_after(session, engine, instance, accounts_keys)
+    state = record_report(session, engine, instance, row, previous, accounts, accounts_keys)
+    if previous is not None:  # read until now: the history point names who left with it
+        session.execute(delete(ServerUser).where(ServerUser.report_pk == previous.report_pk))
     row.consumed_after = state.figures.consumed
     receipt = Receipt(
         row.report_id, row.server_id, row.sequence, row.user_count, "applied", row.consumed_after
     )
     return receipt, state, accounts, accounts_keys
+
+
+def _current_of(session: Session, instance: ServerInstance) -> CurrentReport | None:
+    if instance.current_report_pk is None:
+        return None
+    report_id = session.scalar(
+        select(Report.report_id).where(Report.id == instance.current_report_pk)
+    )
+    if report_id is None:
+        return None
+    return CurrentReport(instance.id, instance.current_report_pk, report_id)
 
 
 def _store_report(
@@ -219,14 +237,8 @@ def _store_report(
     return row
 
 
-def _point_instance_at(
-    session: Session, instance: ServerInstance, row: Report, source: Source
-) -> None:
-    """The new report becomes the instance's current one; the old one's users go."""
-    if instance.current_report_pk is not None:
-        session.execute(
-            delete(ServerUser).where(ServerUser.report_pk == instance.current_report_pk)
-        )
+def _point_instance_at(instance: ServerInstance, row: Report, source: Source) -> None:
+    """The new report becomes the instance's current one."""
     instance.current_report_pk = row.id
     instance.current_sequence = row.sequence
     instance.current_source = source
@@ -234,18 +246,6 @@ def _point_instance_at(
     instance.last_sync_at = row.received_at
     instance.last_sync_status = "success"
     instance.last_sync_error = ""
-
-
-def _figure_after(
-    session: Session, engine: LicenseEngine, instance: ServerInstance, pending: InstanceKeys
-) -> FigureState:
-    enterprise = session.get_one(Enterprise, instance.enterprise_id)
-    touch(enterprise)
-    session.flush()
-    # Holding the enterprise's row lock now: reload it, so that the figure below is
-    # computed against the accounts and versions of everything committed before us.
-    session.refresh(enterprise)
-    return engine.compute_figures(session, enterprise, keep=True, pending=pending)
 
 
 # Rows per COPY chunk: PostgreSQL stores one chunk (in its own process, on another core)

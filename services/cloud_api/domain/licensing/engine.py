@@ -63,6 +63,15 @@ class FigureState:
 
 
 @dataclass(frozen=True, slots=True)
+class Tallied:
+    """A state of the figure with what tells it apart from another state."""
+
+    index: AccountsIndex
+    tally: KeyTally
+    state: FigureState
+
+
+@dataclass(frozen=True, slots=True)
 class LicenseState:
     enterprise_id: int
     data_version: int
@@ -144,8 +153,64 @@ class LicenseEngine:
         this transaction is applying, already in memory and not yet committed, so nothing
         derived from it is kept either. Other reports are committed and immutable: their
         users are always worth keeping."""
+        with self._lock:
+            base = self._tallies.get(enterprise.id)
+        if base is None and pending is None:
+            # A cold read: set arithmetic is the quickest count from scratch.
+            index = self._index(session, enterprise, keep=keep)
+            keys = self._keys_by_instance(
+                session, current_reports(session, enterprise.id), index, keep=keep
+            )
+            figures = figures_from_keys(keys, index)
+            return FigureState(enterprise.id, enterprise.data_version, figures, utcnow())
+        return self.tallied(session, enterprise, keep=keep, pending=pending).state
+
+    def tallied(
+        self,
+        session: Session,
+        enterprise: Enterprise,
+        *,
+        keep: bool,
+        reports: list[CurrentReport] | None = None,
+        pending: InstanceKeys | None = None,
+        base: KeyTally | None = None,
+    ) -> Tallied:
+        """The figure of ``reports`` (the current ones by default) with its tally, so that
+        the next report costs only what it changes, and two states can be told apart
+        (``transitions.key_changes``). ``base``: the tally to update (the kept one by
+        default)."""
         index = self._index(session, enterprise, keep=keep)
-        reports = current_reports(session, enterprise.id)
+        if reports is None:
+            reports = current_reports(session, enterprise.id)
+        keys = self._keys_by_instance(session, reports, index, keep=keep, pending=pending)
+        if base is None:
+            with self._lock:
+                base = self._tallies.get(enterprise.id)
+        mapping = {report.instance_pk: report.report_id for report in reports}
+        tally = (
+            update_tally(base, index.version, mapping, keys, index.consuming)
+            if base is not None
+            else build_tally(index.version, mapping, keys, index.consuming)
+        )
+        figures = figures_from_tally(tally, index)
+        state = FigureState(enterprise.id, enterprise.data_version, figures, utcnow(), tally)
+        return Tallied(index, tally, state)
+
+    def instance_accounts(
+        self, session: Session, report: CurrentReport, *, keep: bool = True
+    ) -> InstanceAccounts:
+        """The users of one stored report (committed reports are immutable: kept)."""
+        return self._accounts(session, report, keep=keep)
+
+    def _keys_by_instance(
+        self,
+        session: Session,
+        reports: list[CurrentReport],
+        index: AccountsIndex,
+        *,
+        keep: bool,
+        pending: InstanceKeys | None = None,
+    ) -> dict[int, set[str]]:
         keys_by_instance = {}
         for report in reports:
             if pending is not None and report.report_id == pending.report_id:
@@ -153,21 +218,7 @@ class LicenseEngine:
             else:
                 keys = self._person_keys(session, report, index, keep=keep)
             keys_by_instance[report.instance_pk] = keys
-        with self._lock:
-            base = self._tallies.get(enterprise.id)
-        if base is None and pending is None:
-            # A cold read: set arithmetic is the quickest count from scratch.
-            figures = figures_from_keys(keys_by_instance, index)
-            return FigureState(enterprise.id, enterprise.data_version, figures, utcnow())
-        # Reports arrive: keep a tally, so that the next report costs only what it changes.
-        mapping = {report.instance_pk: report.report_id for report in reports}
-        tally = (
-            update_tally(base, index.version, mapping, keys_by_instance, index.consuming)
-            if base is not None
-            else build_tally(index.version, mapping, keys_by_instance, index.consuming)
-        )
-        figures = figures_from_tally(tally, index)
-        return FigureState(enterprise.id, enterprise.data_version, figures, utcnow(), tally)
+        return keys_by_instance
 
     def store_figures(self, state: FigureState) -> None:
         with self._lock:

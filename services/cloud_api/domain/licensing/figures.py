@@ -85,6 +85,8 @@ def update_tally(
     ]
     if accounts_version != base.accounts_version or len(changed) > MAX_CHANGED:
         return build_tally(accounts_version, reports, keys, consuming)
+    if not changed:  # tallies are never changed in place: the base is this state
+        return base
     counted = _Counts(set(base.everyone), dict(base.shared), dict(base.alone), consuming)
     held = dict(base.keys)
     for instance in changed:

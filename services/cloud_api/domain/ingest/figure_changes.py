@@ -1,0 +1,234 @@
+"""Every change that can move the figure, recorded as a history point with the persons who
+started and stopped consuming (see ``history_points.py``).
+
+Each function takes the enterprise's lock, computes the state before the change, makes
+the change, computes the state after it from the one before (a new report costs only the
+keys it changes), and records the difference. The caller owns the transaction and, after
+it commits, keeps the returned state with ``LicenseEngine.store_figures``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.cloud_api.db.models import Enterprise, Report, ServerInstance
+from services.cloud_api.domain.accounts.importing import ImportResult, replace_accounts
+from services.cloud_api.domain.accounts.input import CloudAccountInput
+from services.cloud_api.domain.errors import NotFoundError
+from services.cloud_api.domain.ingest.change_reasons import matching_reasons, report_reasons
+from services.cloud_api.domain.ingest.changed_persons import (
+    CloudInfo,
+    Holder,
+    Where,
+    changed_persons,
+    load_cloud_info,
+    server_accounts_of,
+)
+from services.cloud_api.domain.ingest.history_points import (
+    Cause,
+    PointSubject,
+    Reason,
+    lock_enterprise,
+    record_point,
+)
+from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine, Tallied
+from services.cloud_api.domain.licensing.loaders import (
+    CurrentReport,
+    InstanceAccounts,
+    InstanceKeys,
+    current_reports,
+    raw_rows,
+)
+from services.cloud_api.domain.licensing.transitions import KeyChanges, key_changes
+from services.cloud_api.domain.tenants import enterprises
+from services.cloud_api.domain.tenants.enterprises import enterprise_by_slug
+from services.cloud_api.domain.tenants.instances import disconnect_instance, find_instance
+
+
+def record_report(
+    session: Session,
+    engine: LicenseEngine,
+    instance: ServerInstance,
+    report: Report,
+    previous: CurrentReport | None,
+    accounts: InstanceAccounts,
+    pending: InstanceKeys,
+) -> FigureState:
+    """``report`` has just become ``instance``'s current report in place of ``previous``,
+    whose users are still stored."""
+    enterprise = session.get_one(Enterprise, instance.enterprise_id)
+    lock_enterprise(session, enterprise)
+    now = current_reports(session, enterprise.id)
+    was = [r for r in now if r.instance_pk != instance.id] + ([previous] if previous else [])
+    before = engine.tallied(session, enterprise, keep=True, reports=was)
+    after = engine.tallied(
+        session, enterprise, keep=True, reports=now, pending=pending, base=before.tally
+    )
+    changes = _changes(before, after)
+    where = Where(instance.id, instance.server_id, report.hostname)
+    old = engine.instance_accounts(session, previous) if previous and _any(changes) else None
+    index = after.index
+    started = server_accounts_of(changes.started, [Holder(where, accounts)], index)
+    stopped = server_accounts_of(changes.stopped, [Holder(where, old)] if old else [], index)
+    reasons = report_reasons(changes, (started, stopped), instance.id, (old, accounts), index)
+    cloud = load_cloud_info(session, enterprise.id, changes.started | changes.stopped)
+    persons = changed_persons(changes, reasons, (started, cloud), (stopped, cloud))
+    subject = PointSubject(report.id, report.server_id, report.hostname)
+    record_point(
+        session, enterprise.id, Cause.REPORT, after.state.figures.consumed, persons, subject
+    )
+    return after.state
+
+
+def import_accounts(
+    session: Session,
+    engine: LicenseEngine,
+    enterprise: Enterprise,
+    accounts: Sequence[CloudAccountInput],
+) -> tuple[ImportResult, FigureState]:
+    lock_enterprise(session, enterprise)
+    before = engine.tallied(session, enterprise, keep=True)
+    cloud_before = _all_cloud_info(session, enterprise.id)
+    result = replace_accounts(session, enterprise, accounts)
+    state = _record_matching_change(
+        session, engine, enterprise, before, cloud_before, Cause.ACCOUNTS_IMPORT
+    )
+    return result, state
+
+
+def update_enterprise(
+    session: Session,
+    engine: LicenseEngine,
+    slug: str,
+    *,
+    name: str | None = None,
+    seats_purchased: int | None = None,
+    saml_enabled: bool | None = None,
+) -> tuple[Enterprise, FigureState | None]:
+    """Name and seats change no one's consumption; switching SAML changes the matching,
+    and is a history point (the state is None when the matching stayed)."""
+    enterprise = enterprise_by_slug(session, slug)
+    if saml_enabled is None or saml_enabled == enterprise.saml_enabled:
+        updated = enterprises.update_enterprise(
+            session, slug, name=name, seats_purchased=seats_purchased
+        )
+        return updated, None
+    lock_enterprise(session, enterprise)
+    before = engine.tallied(session, enterprise, keep=True)
+    enterprises.update_enterprise(
+        session, slug, name=name, seats_purchased=seats_purchased, saml_enabled=saml_enabled
+    )
+    state = _record_matching_change(session, engine, enterprise, before, None, Cause.SAML_CHANGED)
+    return enterprise, state
+
+
+def disconnect(
+    session: Session, engine: LicenseEngine, enterprise: Enterprise, server_id: str
+) -> tuple[ServerInstance, FigureState]:
+    """The instance's report stops counting: the persons only it brought stop."""
+    instance = find_instance(session, enterprise.id, server_id)
+    if instance is None:
+        raise NotFoundError(f"server instance {server_id} not found")
+    lock_enterprise(session, enterprise)
+    reports = current_reports(session, enterprise.id)
+    before = engine.tallied(session, enterprise, keep=True, reports=reports)
+    remaining = [r for r in reports if r.instance_pk != instance.id]
+    after = engine.tallied(session, enterprise, keep=True, reports=remaining, base=before.tally)
+    changes = _changes(before, after)
+    stopped: dict[str, list[dict[str, Any]]] = {}
+    gone = [r for r in reports if r.instance_pk == instance.id]
+    if changes.stopped and gone:
+        where = Where(instance.id, instance.server_id, instance.hostname)
+        holder = Holder(where, engine.instance_accounts(session, gone[0]))
+        stopped = server_accounts_of(changes.stopped, [holder], before.index)
+    cloud = load_cloud_info(session, enterprise.id, changes.stopped)
+    reasons = dict.fromkeys(changes.stopped, Reason.INSTANCE_DISCONNECTED)
+    persons = changed_persons(changes, reasons, ({}, cloud), (stopped, cloud))
+    subject = PointSubject(None, instance.server_id, instance.hostname)
+    gone = disconnect_instance(session, enterprise, server_id)
+    session.flush()
+    session.refresh(enterprise)
+    total = after.state.figures.consumed
+    record_point(session, enterprise.id, Cause.INSTANCE_DISCONNECTED, total, persons, subject)
+    return gone, dataclasses.replace(after.state, data_version=enterprise.data_version)
+
+
+def _record_matching_change(
+    session: Session,
+    engine: LicenseEngine,
+    enterprise: Enterprise,
+    before: Tallied,
+    cloud_before: CloudInfo | None,
+    cause: Cause,
+) -> FigureState:
+    """The cloud accounts or the matching rules changed (not yet committed: nothing
+    derived from them is kept); every instance's keys may have moved."""
+    session.flush()
+    session.refresh(enterprise)
+    after = engine.tallied(session, enterprise, keep=False)
+    changes = _changes(before, after)
+    reports = current_reports(session, enterprise.id)
+    started = server_accounts_of(
+        changes.started, _holders(session, engine, reports, after, changes.started), after.index
+    )
+    stopped = server_accounts_of(
+        changes.stopped, _holders(session, engine, reports, before, changes.stopped), before.index
+    )
+    reasons = matching_reasons(changes, before.index, after.index)
+    cloud_after = load_cloud_info(session, enterprise.id, changes.started | changes.stopped)
+    persons = changed_persons(
+        changes, reasons, (started, cloud_after), (stopped, cloud_before or cloud_after)
+    )
+    record_point(session, enterprise.id, cause, after.state.figures.consumed, persons)
+    return after.state
+
+
+def _holders(
+    session: Session,
+    engine: LicenseEngine,
+    reports: list[CurrentReport],
+    state: Tallied,
+    keys: frozenset[str],
+) -> list[Holder]:
+    """The instances that hold some of ``keys`` in ``state`` (set arithmetic first, so
+    only those instances' users are walked)."""
+    if not keys:
+        return []
+    names = _instance_names(session, [r.instance_pk for r in reports])
+    return [
+        Holder(names[report.instance_pk], engine.instance_accounts(session, report))
+        for report in reports
+        if not keys.isdisjoint(state.tally.keys.get(report.instance_pk, ()))
+    ]
+
+
+def _instance_names(session: Session, instance_pks: list[int]) -> dict[int, Where]:
+    rows = session.execute(
+        select(ServerInstance.id, ServerInstance.server_id, ServerInstance.hostname).where(
+            ServerInstance.id.in_(instance_pks)
+        )
+    )
+    return {pk: Where(pk, server_id, hostname) for pk, server_id, hostname in rows}
+
+
+def _all_cloud_info(session: Session, enterprise_id: int) -> CloudInfo:
+    """Every cloud account as it was before an import replaces them."""
+    rows = raw_rows(
+        session,
+        "SELECT account_id, login, consuming FROM cloud_accounts WHERE enterprise_id = ?",
+        enterprise_id,
+    )
+    return {account_id: (login, bool(consuming)) for account_id, login, consuming in rows}
+
+
+def _changes(before: Tallied, after: Tallied) -> KeyChanges:
+    return key_changes(before.tally, before.index.consuming, after.tally, after.index.consuming)
+
+
+def _any(changes: KeyChanges) -> bool:
+    return bool(changes.started or changes.stopped)
