@@ -128,6 +128,16 @@ def test_two_replicas_agree_under_concurrent_pushes(
             results = list(pool.map(run_agent, plans))
         assert all(status == 201 for statuses in results for status in statuses), results
         views = [c.get("/enterprise/licenses", headers=owner_headers).json() for c in clients]
+        entries = clients[0].get("/enterprise/licenses/history", headers=owner_headers).json()
+        everything = (
+            clients[1]
+            .get(
+                "/enterprise/licenses/changes",
+                params={"since": "2000-01-01T00:00:00Z"},
+                headers=owner_headers,
+            )
+            .json()
+        )
         with uvicorn_server(
             "services.cloud_api.main:create_app", env, tmp_path / "cold.log"
         ) as url:
@@ -136,4 +146,14 @@ def test_two_replicas_agree_under_concurrent_pushes(
     figures = [(v["total_seats_consumed"], v["breakdown"]) for v in (*views, cold)]
     assert figures[0] == figures[1] == figures[2]
     assert figures[0][0] == expected
+    # Each history point was written against the state the one before it left, whichever
+    # replica wrote it: the changes add up from the first entry to the last.
+    totals = [0] + [e["total_seats_consumed"] for e in entries["entries"]]
+    steps = [(e["started"], e["stopped"]) for e in entries["entries"]]
+    assert all(
+        after - before == started - stopped
+        for before, after, (started, stopped) in zip(totals, totals[1:], steps, strict=False)
+    )
+    assert (everything["to_total"], everything["total_started"]) == (expected, expected)
+    assert everything["total_stopped"] == 0
     assert sum(i["accounts_reported"] for i in views[0]["server_instances"]) == 40 * AGENTS
