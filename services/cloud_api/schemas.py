@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
@@ -105,6 +105,15 @@ class PersonView(BaseModel):
     candidate_cloud_account_ids: list[int]
 
 
+class ForecastView(BaseModel):
+    seats_exhausted_on: date | None
+    """When consumption reaches the purchased seats at the recent trend (the day it did,
+    when it already has); None when flat, falling, or with too little history."""
+    per_week: float | None
+    """The trend: the median week-over-week change over the weeks observed."""
+    weeks_observed: int
+
+
 class LicensesView(BaseModel):
     enterprise: str
     name: str
@@ -113,6 +122,7 @@ class LicensesView(BaseModel):
     computed_at: datetime
     breakdown: Breakdown
     server_instances: list[InstanceStatus]
+    forecast: ForecastView
     users: list[PersonView] | None = None
     page: int | None = None
     per_page: int | None = None

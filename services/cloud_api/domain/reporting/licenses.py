@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 from services.cloud_api.db.models import Report, ServerInstance
 from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine, LicenseState
 from services.cloud_api.domain.licensing.rules import Person, ServerAccount
+from services.cloud_api.domain.reporting.forecast import load_forecast
 from services.cloud_api.domain.tenants.enterprises import get_enterprise
 from services.cloud_api.domain.tenants.instances import list_instances
 from services.cloud_api.schemas import (
     Breakdown,
     CloudAccountRef,
+    ForecastView,
     InstanceStatus,
     LastSync,
     LicensesView,
@@ -58,6 +60,7 @@ def enterprise_licenses(
             both=state.figures.both,
         ),
         server_instances=instance_statuses(session, instances, state),
+        forecast=_forecast(session, enterprise_id, enterprise.seats_purchased),
     )
     if users is not None and isinstance(state, LicenseState):
         by_pk = {instance.id: instance for instance in instances}
@@ -71,6 +74,15 @@ def enterprise_licenses(
         view.users = [person_view(person, by_pk) for person in page]
         view.page, view.per_page, view.total_persons = users.page, users.per_page, len(consuming)
     return view
+
+
+def _forecast(session: Session, enterprise_id: int, seats: int) -> ForecastView:
+    found = load_forecast(session, enterprise_id, seats)
+    return ForecastView(
+        seats_exhausted_on=found.seats_exhausted_on,
+        per_week=found.per_week,
+        weeks_observed=found.weeks_observed,
+    )
 
 
 def _mentions(person: Person, needle: str) -> bool:
