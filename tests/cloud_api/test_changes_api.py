@@ -382,7 +382,9 @@ def key_of(person: dict[str, Any]) -> str:
 
 
 @settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(steps=events)
 async def test_changes_between_any_two_entries_equal_comparing_the_persons(

@@ -11,9 +11,12 @@ longer does answer to. A disconnect only stops persons.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from services.cloud_api.domain.ingest.changed_persons import cloud_id, person_key
+from services.cloud_api.domain.ingest.changed_persons import (
+    ServerAccountAt,
+    cloud_id,
+    person_key,
+)
 from services.cloud_api.domain.ingest.history_points import Reason
 from services.cloud_api.domain.licensing.index import CLOUD_PREFIX, AccountsIndex
 from services.cloud_api.domain.licensing.loaders import InstanceAccounts
@@ -22,7 +25,7 @@ from services.cloud_api.domain.licensing.transitions import KeyChanges
 
 def report_reasons(
     changes: KeyChanges,
-    accounts: tuple[Mapping[str, list[dict[str, Any]]], Mapping[str, list[dict[str, Any]]]],
+    accounts: tuple[Mapping[str, list[ServerAccountAt]], Mapping[str, list[ServerAccountAt]]],
     instance_pk: int,
     reports: tuple[InstanceAccounts | None, InstanceAccounts],
     index: AccountsIndex,
@@ -31,18 +34,20 @@ def report_reasons(
     started person's accounts are in the new report, a stopped one's in the old report:
     ``accounts`` gives them (started, stopped), ``reports`` the two reports (old, new)."""
     (started_accounts, stopped_accounts), (old, new) = accounts, reports
+    if old is None:  # an instance's first report: everyone in it is new
+        return dict.fromkeys(changes.started, Reason.SERVER_ACCOUNT_ADDED)
     old_side = _Side(old, instance_pk, index)
     new_side = _Side(new, instance_pk, index)
     reasons: dict[str, Reason] = {}
     for key in changes.started:
-        users = [a["user_id"] for a in started_accounts.get(key, [])]
+        users = [user for _, user, _ in started_accounts.get(key, [])]
         before = [old_side.key_of(u) for u in users]
         if not users or None in before:
             reasons[key] = Reason.SERVER_ACCOUNT_ADDED
         else:
             reasons[key] = _email_change(str(before[0]), key, changes)
     for key in changes.stopped:
-        users = [a["user_id"] for a in stopped_accounts.get(key, [])]
+        users = [user for _, user, _ in stopped_accounts.get(key, [])]
         after = [new_side.key_of(u) for u in users]
         if not users or None in after:
             reasons[key] = Reason.SERVER_ACCOUNT_REMOVED

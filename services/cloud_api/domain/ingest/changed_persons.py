@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Any
+from itertools import compress
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,8 @@ from services.cloud_api.domain.licensing.transitions import KeyChanges
 
 CloudInfo = Mapping[int, tuple[str, bool]]
 """Cloud account ID -> (login, consumes by itself)."""
+ServerAccountAt = tuple[int, int, str | None]
+"""A GHES account: (instance, user ID, e-mail as reported)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,31 +57,37 @@ def person_key(instance_pk: int, user_id: int, email_key: str | None, index: Acc
 
 def server_accounts_of(
     keys: AbstractSet[str], holders: Iterable[Holder], index: AccountsIndex
-) -> dict[str, list[dict[str, Any]]]:
-    """The GHES accounts of each of ``keys`` among ``holders`` (one pass over their users;
-    callers pass only the instances that hold some of the keys)."""
-    found: dict[str, list[dict[str, Any]]] = {}
+) -> dict[str, list[ServerAccountAt]]:
+    """The GHES accounts of each of ``keys`` among ``holders``. The users that can be
+    among them are picked out first with C loops (a report's few changes should not cost
+    a Python step per user)."""
+    found: dict[str, list[ServerAccountAt]] = {}
     if not keys:
         return found
     resolved = index.resolved
+    addresses = {key for key in keys if not key.startswith("\t")}
+    clouds = {key for key in keys if key.startswith(CLOUD_PREFIX)}
+    if clouds:
+        addresses.update(address for address, owner in resolved.items() if owner in clouds)
     for holder in holders:
         where, accounts = holder.where, holder.accounts
-        for user_id, email_key, email in zip(
-            accounts.user_ids, accounts.email_keys, accounts.emails, strict=True
-        ):
-            if email_key is None:
-                key = f"{NO_EMAIL_PREFIX}{where.instance_pk}:{user_id}"
-            else:
-                key = resolved.get(email_key, email_key)
+        picked = list(
+            compress(
+                range(len(accounts.user_ids)), map(addresses.__contains__, accounts.email_keys)
+            )
+        )
+        prefix = f"{NO_EMAIL_PREFIX}{where.instance_pk}:"
+        no_email = {int(key[len(prefix) :]) for key in keys if key.startswith(prefix)}
+        if no_email:
+            picked += compress(
+                range(len(accounts.user_ids)), map(no_email.__contains__, accounts.user_ids)
+            )
+        for position in picked:
+            user_id, email_key = accounts.user_ids[position], accounts.email_keys[position]
+            key = f"{prefix}{user_id}" if email_key is None else resolved.get(email_key, email_key)
             if key in keys:
-                found.setdefault(key, []).append(
-                    {
-                        "server_id": where.server_id,
-                        "hostname": where.hostname,
-                        "user_id": user_id,
-                        "email": email,
-                    }
-                )
+                account = (where.instance_pk, user_id, accounts.emails[position])
+                found.setdefault(key, []).append(account)
     return found
 
 
@@ -107,29 +115,22 @@ def changed_person(
     key: str,
     delta: int,
     reason: Reason,
-    server: list[dict[str, Any]],
+    server: list[ServerAccountAt],
     cloud: CloudInfo,
 ) -> ChangedPerson:
     account_id = cloud_id(key)
     cloud_account = None
     if account_id is not None:
         login, consuming = cloud.get(account_id, (f"#{account_id}", False))
-        cloud_account = {"id": account_id, "login": login, "consuming": consuming}
-        sort_key = f"0{login.lower()}\t{account_id:020d}"
-    elif key.startswith(NO_EMAIL_PREFIX):
-        instance, _, user_id = key[len(NO_EMAIL_PREFIX) :].partition(":")
-        sort_key = f"2{int(instance):012d}:{int(user_id):020d}"
-    else:
-        sort_key = f"1{key}"
-    accounts = {"cloud_account": cloud_account, "server_accounts": server}
-    return ChangedPerson(key, delta, reason, sort_key, accounts)
+        cloud_account = (account_id, login, consuming)
+    return ChangedPerson(key, delta, reason, cloud_account, server)
 
 
 def changed_persons(
     changes: KeyChanges,
     reasons: Mapping[str, Reason],
-    started: tuple[Mapping[str, list[dict[str, Any]]], CloudInfo],
-    stopped: tuple[Mapping[str, list[dict[str, Any]]], CloudInfo],
+    started: tuple[Mapping[str, list[ServerAccountAt]], CloudInfo],
+    stopped: tuple[Mapping[str, list[ServerAccountAt]], CloudInfo],
 ) -> list[ChangedPerson]:
     """Each started person with its accounts after the change, each stopped one with its
     accounts before it: ``(GHES accounts by key, cloud accounts)`` of each side."""

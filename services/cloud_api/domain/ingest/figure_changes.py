@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +23,7 @@ from services.cloud_api.domain.ingest.change_reasons import matching_reasons, re
 from services.cloud_api.domain.ingest.changed_persons import (
     CloudInfo,
     Holder,
+    ServerAccountAt,
     Where,
     changed_persons,
     load_cloud_info,
@@ -78,7 +78,8 @@ def record_report(
     reasons = report_reasons(changes, (started, stopped), instance.id, (old, accounts), index)
     cloud = load_cloud_info(session, enterprise.id, changes.started | changes.stopped)
     persons = changed_persons(changes, reasons, (started, cloud), (stopped, cloud))
-    subject = PointSubject(report.id, report.server_id, report.hostname)
+    names = {instance.id: (instance.server_id, report.hostname)}
+    subject = PointSubject(report.id, report.server_id, report.hostname, names)
     record_point(
         session, enterprise.id, Cause.REPORT, after.state.figures.consumed, persons, subject
     )
@@ -140,7 +141,7 @@ def disconnect(
     remaining = [r for r in reports if r.instance_pk != instance.id]
     after = engine.tallied(session, enterprise, keep=True, reports=remaining, base=before.tally)
     changes = _changes(before, after)
-    stopped: dict[str, list[dict[str, Any]]] = {}
+    stopped: dict[str, list[ServerAccountAt]] = {}
     gone = [r for r in reports if r.instance_pk == instance.id]
     if changes.stopped and gone:
         where = Where(instance.id, instance.server_id, instance.hostname)
@@ -149,13 +150,14 @@ def disconnect(
     cloud = load_cloud_info(session, enterprise.id, changes.stopped)
     reasons = dict.fromkeys(changes.stopped, Reason.INSTANCE_DISCONNECTED)
     persons = changed_persons(changes, reasons, ({}, cloud), (stopped, cloud))
-    subject = PointSubject(None, instance.server_id, instance.hostname)
-    gone = disconnect_instance(session, enterprise, server_id)
+    names = {instance.id: (instance.server_id, instance.hostname)}
+    subject = PointSubject(None, instance.server_id, instance.hostname, names)
+    disconnected = disconnect_instance(session, enterprise, server_id)
     session.flush()
     session.refresh(enterprise)
     total = after.state.figures.consumed
     record_point(session, enterprise.id, Cause.INSTANCE_DISCONNECTED, total, persons, subject)
-    return gone, dataclasses.replace(after.state, data_version=enterprise.data_version)
+    return disconnected, dataclasses.replace(after.state, data_version=enterprise.data_version)
 
 
 def _record_matching_change(
@@ -173,18 +175,21 @@ def _record_matching_change(
     after = engine.tallied(session, enterprise, keep=False)
     changes = _changes(before, after)
     reports = current_reports(session, enterprise.id)
-    started = server_accounts_of(
-        changes.started, _holders(session, engine, reports, after, changes.started), after.index
-    )
-    stopped = server_accounts_of(
-        changes.stopped, _holders(session, engine, reports, before, changes.stopped), before.index
-    )
+    after_holders = _holders(session, engine, reports, after, changes.started)
+    before_holders = _holders(session, engine, reports, before, changes.stopped)
+    started = server_accounts_of(changes.started, after_holders, after.index)
+    stopped = server_accounts_of(changes.stopped, before_holders, before.index)
     reasons = matching_reasons(changes, before.index, after.index)
     cloud_after = load_cloud_info(session, enterprise.id, changes.started | changes.stopped)
     persons = changed_persons(
         changes, reasons, (started, cloud_after), (stopped, cloud_before or cloud_after)
     )
-    record_point(session, enterprise.id, cause, after.state.figures.consumed, persons)
+    names = {
+        h.where.instance_pk: (h.where.server_id, h.where.hostname)
+        for h in [*after_holders, *before_holders]
+    }
+    subject = PointSubject(instances=names)
+    record_point(session, enterprise.id, cause, after.state.figures.consumed, persons, subject)
     return after.state
 
 

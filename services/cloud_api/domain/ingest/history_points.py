@@ -12,15 +12,17 @@ the difference of their totals.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+import orjson
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from services.cloud_api.db.models import Enterprise, HistoryPoint, PersonChange
+from services.cloud_api.db.models import Enterprise, HistoryPoint
+from services.cloud_api.domain.licensing.index import CLOUD_PREFIX, NO_EMAIL_PREFIX
 from services.cloud_api.domain.tenants.enterprises import touch
 from services.common.clock import as_utc, utcnow
 
@@ -51,22 +53,25 @@ class Reason(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class ChangedPerson:
     key: str
+    """The person key (``licensing/index.py``)."""
     delta: int
     """+1 started consuming, -1 stopped."""
     reason: Reason
-    sort_key: str
-    """Orders a listing as the persons listing does (cloud login, e-mail, account)."""
-    accounts: dict[str, Any]
-    """``cloud_account`` and ``server_accounts`` as they were at the change."""
+    cloud: tuple[int, str, bool] | None
+    """Its cloud account as it was at the change: (ID, login, consumes by itself)."""
+    server: list[tuple[int, int, str | None]]
+    """Its GHES accounts at the change: (instance, user ID, e-mail)."""
 
 
 @dataclass(frozen=True, slots=True)
 class PointSubject:
-    """What a point is about, for the history entry."""
+    """What a point is about, for the history entry; ``instances`` names every instance
+    the changed persons' GHES accounts are on: instance -> (server_id, hostname)."""
 
     report_pk: int | None = None
     server_id: str | None = None
     hostname: str | None = None
+    instances: Mapping[int, tuple[str | None, str]] = field(default_factory=dict)
 
 
 def lock_enterprise(session: Session, enterprise: Enterprise) -> None:
@@ -86,6 +91,7 @@ def record_point(
     subject: PointSubject = PointSubject(),
 ) -> HistoryPoint:
     """One history point and its changed persons. Call with the enterprise's lock held."""
+    numbered = {instance: n for n, instance in enumerate(subject.instances)}
     point = HistoryPoint(
         enterprise_id=enterprise_id,
         recorded_at=_next_time(session, enterprise_id),
@@ -93,6 +99,7 @@ def record_point(
         report_pk=subject.report_pk,
         server_id=subject.server_id,
         hostname=subject.hostname,
+        instances=[list(names) for names in subject.instances.values()],
         total=total,
         started=sum(1 for person in persons if person.delta > 0),
         stopped=sum(1 for person in persons if person.delta < 0),
@@ -100,22 +107,60 @@ def record_point(
     session.add(point)
     session.flush()
     if persons:
-        session.execute(
-            insert(PersonChange),
-            [
-                {
-                    "point_id": point.id,
-                    "person_key": person.key,
-                    "enterprise_id": enterprise_id,
-                    "delta": person.delta,
-                    "reason": person.reason.value,
-                    "sort_key": person.sort_key,
-                    "accounts": person.accounts,
-                }
-                for person in persons
-            ],
-        )
+        _insert_persons(session.connection(), point.id, persons, numbered)
     return point
+
+
+def stored_person(key: str) -> str:
+    """A person key as stored: sortable, and without the tab of the in-memory keys, so
+    that every collation orders it alike (cloud accounts by ID, then addresses, then
+    GHES accounts without an address)."""
+    if key.startswith(CLOUD_PREFIX):
+        return f"c:{int(key[len(CLOUD_PREFIX) :]):020d}"
+    if key.startswith(NO_EMAIL_PREFIX):
+        instance, _, user_id = key[len(NO_EMAIL_PREFIX) :].partition(":")
+        return f"g:{int(instance):012d}:{int(user_id):020d}"
+    return f"e:{key}"
+
+
+def _insert_persons(
+    connection: Connection,
+    point_id: int,
+    persons: Sequence[ChangedPerson],
+    numbered: Mapping[int, int],
+) -> None:
+    """The driver's bulk path (COPY on PostgreSQL, one executemany on SQLite): a first
+    report starts every one of its persons. The accounts are one short JSON array each,
+    ``[cloud or null, [[instance number, user ID, e-mail], ...]]``, the instances named
+    once by the point."""
+    dumps = orjson.dumps
+    keyed = sorted((person.delta, stored_person(person.key), person) for person in persons)
+    rows = (  # in key order: the index is appended to, not split page by page
+        (
+            point_id,
+            delta,
+            stored,
+            person.reason.value,
+            dumps(
+                [person.cloud, [(numbered[i], user, email) for i, user, email in person.server]]
+            ).decode(),
+        )
+        for delta, stored, person in keyed
+    )
+    columns = "point_id, delta, person, reason, accounts"
+    raw: Any = connection.connection.driver_connection
+    if connection.dialect.name == "postgresql":
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY person_changes ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+    else:
+        raw.executemany(
+            f"INSERT INTO person_changes ({columns}) VALUES (?, ?, ?, ?, ?)",  # noqa: S608
+            rows,
+        )
 
 
 def _next_time(session: Session, enterprise_id: int) -> datetime:

@@ -83,7 +83,11 @@ def update_tally(
         for instance in base.reports.keys() | reports.keys()
         if base.reports.get(instance) != reports.get(instance)
     ]
-    if accounts_version != base.accounts_version or len(changed) > MAX_CHANGED:
+    if (
+        accounts_version != base.accounts_version
+        or len(changed) > MAX_CHANGED
+        or _mostly_new(base, changed, keys)
+    ):
         return build_tally(accounts_version, reports, keys, consuming)
     if not changed:  # tallies are never changed in place: the base is this state
         return base
@@ -101,6 +105,15 @@ def update_tally(
     return KeyTally(
         accounts_version, dict(reports), held, counted.everyone, counted.shared, counted.alone
     )
+
+
+def _mostly_new(base: KeyTally, changed: list[int], keys: Mapping[int, set[str]]) -> bool:
+    """Whether the changed instances' keys differ by so many that counting everything
+    again (set arithmetic, C loops) is cheaper than updating key by key (a first report,
+    a report that replaces most of its users)."""
+    empty: set[str] = set()
+    moved = sum(len(base.keys.get(i, empty) ^ keys.get(i, empty)) for i in changed)
+    return moved * 8 > len(base.everyone) + 1_000
 
 
 @dataclass(slots=True)

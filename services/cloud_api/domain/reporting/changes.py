@@ -63,10 +63,7 @@ def license_changes(session: Session, enterprise_id: int, query: ChangesQuery) -
     offset = (query.page - 1) * query.per_page
     if entries == 1 and span.last is not None:  # one point: its rows and counts as stored
         counts = (span.last.started or 0, span.last.stopped or 0)
-        pages = [
-            _one_point(session, enterprise_id, last_id, delta, offset, query.per_page)
-            for delta in (1, -1)
-        ]
+        pages = [_one_point(session, last_id, delta, offset, query.per_page) for delta in (1, -1)]
     elif entries:
         counts = _net_counts(session, enterprise_id, first_id, last_id)
         pages = [
@@ -150,30 +147,32 @@ def _entries(session: Session, enterprise_id: int, first_id: int, last_id: int) 
     return int(row[0]), int(row[1])
 
 
+# The point was found by enterprise: its rows are that enterprise's.
 _ONE_POINT = """
-    SELECT c.accounts, c.reason, p.recorded_at FROM person_changes c
+    SELECT c.accounts, c.reason, p.recorded_at, p.instances FROM person_changes c
     JOIN history_points p ON p.id = c.point_id
-    WHERE c.enterprise_id = ? AND c.point_id = ? AND c.delta = ?
-    ORDER BY c.sort_key, c.person_key LIMIT ? OFFSET ?
+    WHERE c.point_id = ? AND c.delta = ?
+    ORDER BY c.person LIMIT ? OFFSET ?
 """
 
 
 def _one_point(
-    session: Session, enterprise_id: int, point_id: int, delta: int, offset: int, limit: int
+    session: Session, point_id: int, delta: int, offset: int, limit: int
 ) -> list[PersonChangeView]:
-    rows = raw_rows(session, _ONE_POINT, enterprise_id, point_id, delta, limit, offset)
-    return [_view(accounts, reason, at) for accounts, reason, at in rows]
+    rows = raw_rows(session, _ONE_POINT, point_id, delta, limit, offset)
+    return [_view(*row) for row in rows]
 
 
 _NET = """
-    SELECT person_key, SUM(delta) AS net, MIN(sort_key) AS sort_key FROM person_changes
-    WHERE enterprise_id = ? AND point_id > ? AND point_id <= ?
-    GROUP BY person_key
+    SELECT c.person, SUM(c.delta) AS net
+    FROM person_changes c JOIN history_points p ON p.id = c.point_id
+    WHERE p.enterprise_id = ? AND p.id > ? AND p.id <= ?
+    GROUP BY c.person
 """
 _NET_COUNTS = f"SELECT net, COUNT(*) FROM ({_NET}) AS n WHERE net <> 0 GROUP BY net"  # noqa: S608
 _NET_PAGE = f"""
-    SELECT person_key FROM ({_NET}) AS n WHERE net = ?
-    ORDER BY sort_key, person_key LIMIT ? OFFSET ?
+    SELECT person FROM ({_NET}) AS n WHERE net = ?
+    ORDER BY person LIMIT ? OFFSET ?
 """  # noqa: S608 (constant text)
 
 
@@ -200,27 +199,34 @@ def _net_page(
     marks = ", ".join("?" for _ in keys)
     rows = raw_rows(
         session,
-        "SELECT c.person_key, c.accounts, c.reason, p.recorded_at FROM person_changes c "  # noqa: S608
-        "JOIN history_points p ON p.id = c.point_id "
-        f"WHERE c.enterprise_id = ? AND c.point_id > ? AND c.point_id <= ? "
-        f"AND c.person_key IN ({marks}) ORDER BY c.point_id",
+        "SELECT c.person, c.accounts, c.reason, p.recorded_at, p.instances "  # noqa: S608
+        "FROM person_changes c JOIN history_points p ON p.id = c.point_id "
+        "WHERE p.enterprise_id = ? AND p.id > ? AND p.id <= ? "
+        f"AND c.person IN ({marks}) ORDER BY p.id",
         enterprise_id,
         *ids,
         *keys,
     )
-    last = {key: (accounts, reason, at) for key, accounts, reason, at in rows}  # latest wins
+    last = {row[0]: row[1:] for row in rows}  # the latest change of each wins
     return [_view(*last[key]) for key in keys]
 
 
-def _view(accounts: Any, reason: str, at: Any) -> PersonChangeView:
+def _view(accounts: str, reason: str, at: Any, instances: Any) -> PersonChangeView:
     """A stored row as the API shows it (drivers hand back JSON as text or as data, and
     times as text or datetimes)."""
-    data = json.loads(accounts) if isinstance(accounts, str) else accounts
-    cloud = data.get("cloud_account")
+    cloud, server = json.loads(accounts)
+    names = json.loads(instances) if isinstance(instances, str) else instances
     when = datetime.fromisoformat(at) if isinstance(at, str) else at
     return PersonChangeView(
-        cloud_account=CloudAccountRef(**cloud) if cloud else None,
-        server_accounts=[ServerAccountRef(**account) for account in data["server_accounts"]],
+        cloud_account=(
+            CloudAccountRef(id=cloud[0], login=cloud[1], consuming=cloud[2]) if cloud else None
+        ),
+        server_accounts=[
+            ServerAccountRef(
+                server_id=names[number][0], hostname=names[number][1], user_id=user, email=email
+            )
+            for number, user, email in server
+        ],
         reason=reason,
         changed_at=as_utc(when),
     )

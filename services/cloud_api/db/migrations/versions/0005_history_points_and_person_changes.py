@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("report_pk", sa.Integer(), nullable=True),
         sa.Column("server_id", sa.String(length=64), nullable=True),
         sa.Column("hostname", sa.String(length=253), nullable=True),
+        sa.Column("instances", sa.JSON(), nullable=False),
         sa.Column("total", sa.Integer(), nullable=False),
         sa.Column("started", sa.Integer(), nullable=True),
         sa.Column("stopped", sa.Integer(), nullable=True),
@@ -55,37 +56,29 @@ def upgrade() -> None:
     op.create_table(
         "person_changes",
         sa.Column("point_id", sa.Integer(), nullable=False),
-        sa.Column("person_key", sa.String(length=280), nullable=False),
-        sa.Column("enterprise_id", sa.Integer(), nullable=False),
         sa.Column("delta", sa.SmallInteger(), nullable=False),
+        sa.Column("person", sa.String(length=300), nullable=False),
         sa.Column("reason", sa.String(length=32), nullable=False),
-        sa.Column("sort_key", sa.String(length=300), nullable=False),
-        sa.Column("accounts", sa.JSON(), nullable=False),
+        sa.Column("accounts", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["point_id"],
             ["history_points.id"],
             name=op.f("fk_person_changes_point_id_history_points"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("point_id", "person_key", name=op.f("pk_person_changes")),
+        sa.PrimaryKeyConstraint("point_id", "delta", "person", name=op.f("pk_person_changes")),
+        sqlite_with_rowid=False,
     )
-    with op.batch_alter_table("person_changes", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_person_changes_listing",
-            ["enterprise_id", "point_id", "delta", "sort_key", "person_key"],
-            unique=False,
-        )
     op.execute(
         "INSERT INTO history_points (enterprise_id, recorded_at, cause, report_pk, server_id, "
-        "hostname, total) "
-        "SELECT enterprise_id, received_at, 'report', id, server_id, hostname, consumed_after "
+        "hostname, instances, total) "
+        "SELECT enterprise_id, received_at, 'report', id, server_id, hostname, '[]', "
+        "consumed_after "
         "FROM reports WHERE consumed_after IS NOT NULL ORDER BY received_at, id"
     )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("person_changes", schema=None) as batch_op:
-        batch_op.drop_index("ix_person_changes_listing")
     op.drop_table("person_changes")
     with op.batch_alter_table("history_points", schema=None) as batch_op:
         batch_op.drop_index("ix_history_points_enterprise_time")
