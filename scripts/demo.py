@@ -1,10 +1,13 @@
-"""``make run``: both services on SQLite, a demo enterprise and instance, one real sync.
+"""``make run``: both services on SQLite, a demo enterprise and instance, two real syncs.
 
 Starts cloud_api and ghes_agent as uvicorn processes on 127.0.0.1, creates the demo
 enterprise with the cloud accounts of ``demo/cloud_accounts.json``, connects the demo GHES
-instance (users from ``demo/all_users.csv``), triggers a sync through ``POST /sync/trigger``
-and prints the consumed-license figure read from ``GET /enterprise/licenses``. Then it keeps
-both services running until Ctrl-C (or exits at once with ``--no-wait``).
+instance (users from a copy of ``demo/all_users.csv``), triggers a sync through
+``POST /sync/trigger`` and prints the consumed-license figure read from
+``GET /enterprise/licenses``. Then, as a week later on the instance, two people join and
+one is suspended; a second sync moves the figure, and what changed is printed from
+``GET /enterprise/licenses/changes``. Both services keep running until Ctrl-C (or it exits
+at once with ``--no-wait``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,14 @@ from scripts.servers import free_port, uvicorn_process
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo"
 HOSTNAME = "ghes.acme.example"
+# A week later on the instance: nina is hired, eve (an enterprise owner in no organization
+# on the cloud side) gets a GHES account, and dora is suspended.
+NEW_USERS = (
+    "2026-12-01 09:00:00 UTC,12,nina,nina@acme.example,user,false,10.0.0.22,0,0,1,false,"
+    "2026-12-01 09:30:00 UTC,nina,true",
+    "2026-12-01 09:05:00 UTC,13,eve,eve@acme.example,user,false,10.0.0.23,0,0,1,false,"
+    "2026-12-01 09:40:00 UTC,eve,true",
+)
 
 
 def call(method: str, url: str, token: str, body: Any = None) -> Any:
@@ -84,6 +95,48 @@ def report(licenses: dict[str, Any], run: dict[str, Any]) -> None:
         )
 
 
+def a_week_later(users_csv: Path) -> None:
+    """Two people join the instance and dora is suspended (GHES's ``suspended?`` column)."""
+    lines = users_csv.read_text().splitlines()
+    edited = [
+        line.replace(",dora,dora@acme.example,user,false,", ",dora,dora@acme.example,user,true,")
+        for line in lines
+    ]
+    users_csv.write_text("\n".join([*edited, *NEW_USERS]) + "\n")
+
+
+def changes_report(licenses: dict[str, Any], before: int, changes: dict[str, Any]) -> None:
+    now = licenses["total_seats_consumed"]
+    print(
+        f"\nAfter the second sync: {now} of {licenses['total_seats_purchased']} purchased "
+        f"({now - before:+d})"
+    )
+    print(
+        f"What changed (GET /enterprise/licenses/changes): {changes['from_total']} -> "
+        f"{changes['to_total']}"
+    )
+    for sign, side in (("+", "started"), ("-", "stopped")):
+        for person in changes[side]:
+            print(f"  {sign} {describe(person)}: {person['reason']}")
+    forecast = licenses["forecast"]
+    print(
+        f"Forecast: {forecast['weeks_observed']} week(s) of history, too little for a date"
+        if forecast["seats_exhausted_on"] is None
+        else f"Forecast: the seats run out on {forecast['seats_exhausted_on']}"
+    )
+
+
+def describe(person: dict[str, Any]) -> str:
+    parts = []
+    if person["cloud_account"] is not None:
+        parts.append(f"cloud {person['cloud_account']['login']}")
+    parts += [
+        f"GHES {account['user_id']} ({account['email'] or 'no e-mail'})"
+        for account in person["server_accounts"]
+    ]
+    return " + ".join(parts)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-wait", action="store_true", help="stop after printing the figure")
@@ -113,6 +166,8 @@ def main() -> int:
             )
         )
         owner, instance_token = set_up_cloud(cloud, cloud_admin)
+        users_csv = workdir / "all_users.csv"
+        shutil.copyfile(DEMO / "all_users.csv", users_csv)
         agent, agent_process = stack.enter_context(
             uvicorn_process(
                 "services.ghes_agent.main:create_app",
@@ -120,7 +175,7 @@ def main() -> int:
                     "GHES_AGENT_DATA_DIR": str(workdir / "agent"),
                     "GHES_AGENT_CLOUD_URL": cloud,
                     "GHES_AGENT_INSTANCE_TOKEN": instance_token,
-                    "GHES_AGENT_USERS_CSV": str(DEMO / "all_users.csv"),
+                    "GHES_AGENT_USERS_CSV": str(users_csv),
                     "GHES_AGENT_HOSTNAME": HOSTNAME,
                     "GHES_AGENT_GHES_VERSION": "3.14.2",
                     "GHES_AGENT_ADMIN_TOKEN": agent_admin,
@@ -133,6 +188,15 @@ def main() -> int:
         run = sync(agent, agent_admin)
         licenses = call("GET", f"{cloud}/enterprise/licenses", owner)
         report(licenses, run)
+        a_week_later(users_csv)
+        run = sync(agent, agent_admin)
+        print(
+            f"\nSecond sync {run['id']}: {run['users_sent']} users sent, "
+            f"{run['suspended_excluded']} suspended left out, sequence {run['sequence']}."
+        )
+        after = call("GET", f"{cloud}/enterprise/licenses", owner)
+        changes = call("GET", f"{cloud}/enterprise/licenses/changes", owner)
+        changes_report(after, licenses["total_seats_consumed"], changes)
         print(f"\ncloud_api   {cloud}   (docs: {cloud}/docs)")
         print(f"  operator token:        {cloud_admin}")
         print(f"  owner token (acme):    {owner}")

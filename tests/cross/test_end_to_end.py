@@ -101,3 +101,9 @@ def test_readme_run_command_prints_the_demo_figure(tmp_path: Path) -> None:
     assert set(pages) == {"dashboard", "agent page"}
     assert pages["dashboard"] != pages["agent page"]
     assert "sign in with the agent admin token" in result.stdout
+    # The second sync of the README: nina and eve join the instance, dora is suspended.
+    assert "After the second sync: 13 of 15 purchased (+1)" in result.stdout
+    assert "What changed (GET /enterprise/licenses/changes): 12 -> 13" in result.stdout
+    assert "  + cloud eve + GHES 13 (eve@acme.example): server_account_added" in result.stdout
+    assert "  + GHES 12 (nina@acme.example): server_account_added" in result.stdout
+    assert "  - GHES 7 (dora@acme.example): server_account_removed" in result.stdout
