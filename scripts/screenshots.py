@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWS = ("overview", "instances", "persons")
+VIEWS = ("overview", "instances", "persons", "changes")
 WIDTHS = {"laptop": (1280, 800), "phone": (390, 844)}
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from tests.dashboard.axe import assert_accessible
 from tests.dashboard.conftest import Cloud, Tab
@@ -71,7 +73,7 @@ def test_overview_shows_the_figures_the_api_answers(tab: Tab) -> None:
         "#history-chart circle.point", "nodes => nodes.map(n => Number(n.dataset.consumed))"
     )
     assert points == [e["total_seats_consumed"] for e in history]
-    assert len(points) == 4  # two reports from each of two instances
+    assert len(points) == 5  # the accounts import, then two reports from each of two instances
 
 
 @pytest.mark.parametrize(
@@ -214,7 +216,7 @@ def test_every_request_stays_on_the_service(tab: Tab) -> None:
     assert tab.problems == []  # a blocked asset or a script error would be logged here
 
 
-@pytest.mark.parametrize("view", ["overview", "instances", "persons"])
+@pytest.mark.parametrize("view", ["overview", "instances", "persons", "changes"])
 def test_pages_fit_a_phone_width(phone: Tab, view: str) -> None:
     phone.sign_in()
     phone.show(view)
@@ -238,3 +240,122 @@ def test_every_view_has_no_serious_accessibility_violation(tab: Tab, phone: Tab)
         for view in ("overview", "instances", "persons"):
             browsing.show(view)
             assert_accessible(browsing.page, f"{view} at {browsing.page.viewport_size}")
+
+
+# -- what changed, and the forecast ---------------------------------------------------------
+
+
+def _shown_changes(tab: Tab) -> dict[str, object]:
+    """What the "What changed" view shows: the four figures and each list's persons."""
+
+    def figure(name: str) -> int:
+        return int(tab.page.inner_text(f"[data-figure={name}]").replace(",", ""))
+
+    def names(table: str) -> list[str]:
+        return tab.page.eval_on_selector_all(
+            f"#{table} tbody tr td:first-child", "cells => cells.map(c => c.innerText.trim())"
+        )
+
+    return {
+        "from_total": figure("from_total"),
+        "to_total": figure("to_total"),
+        "total_started": figure("total_started"),
+        "total_stopped": figure("total_stopped"),
+        "started": names("started"),
+        "stopped": names("stopped"),
+    }
+
+
+def _expected_changes(view: dict[str, Any]) -> dict[str, object]:
+    def name(person: dict[str, Any]) -> str:
+        if person["cloud_account"]:
+            return str(person["cloud_account"]["login"])
+        first = person["server_accounts"][0]
+        return str(first["email"] or f"GHES user {first['user_id']}")
+
+    return {
+        "from_total": view["from_total"],
+        "to_total": view["to_total"],
+        "total_started": view["total_started"],
+        "total_stopped": view["total_stopped"],
+        "started": [name(p) for p in view["started"]],
+        "stopped": [name(p) for p in view["stopped"]],
+    }
+
+
+def test_clicking_a_point_shows_what_changed_there_as_the_api_says(tab: Tab) -> None:
+    entries = tab.cloud.api("/enterprise/licenses/history").json()["entries"]
+    tab.sign_in()
+    tab.page.click("#history-chart circle.point >> nth=3")
+    tab.page.wait_for_selector("main[data-view=changes]:not([aria-busy])")
+
+    expected = tab.cloud.api(
+        "/enterprise/licenses/changes",
+        since=entries[2]["received_at"],
+        until=entries[3]["received_at"],
+        per_page=25,
+    ).json()
+    shown = _shown_changes(tab)
+    assert shown == _expected_changes(expected)
+    assert expected["total_started"] == entries[3]["started"] > 0
+    assert "GHES account added" in tab.page.inner_text("#started")
+    assert tab.problems == []
+
+
+def test_the_chart_is_reachable_by_keyboard(tab: Tab) -> None:
+    entries = tab.cloud.api("/enterprise/licenses/history").json()["entries"]
+    tab.sign_in()
+    tab.page.focus("#history-chart circle.point[tabindex='0']")  # the one tab stop: the latest
+    tab.page.keyboard.press("Home")
+    tab.page.keyboard.press("ArrowRight")
+    focused = tab.page.evaluate("document.activeElement.dataset.at")
+    assert focused == entries[1]["received_at"]
+    tab.page.keyboard.press("Enter")
+    tab.page.wait_for_selector("main[data-view=changes]:not([aria-busy])")
+    expected = tab.cloud.api(
+        "/enterprise/licenses/changes",
+        since=entries[0]["received_at"],
+        until=entries[1]["received_at"],
+        per_page=25,
+    ).json()
+    assert _shown_changes(tab) == _expected_changes(expected)
+
+
+def test_the_last_week_is_what_the_api_says_for_the_same_range(tab: Tab) -> None:
+    tab.sign_in()
+    tab.show("changes")
+    since = tab.page.get_attribute("#changes-range", "data-since")
+    assert since is not None
+    expected = tab.cloud.api("/enterprise/licenses/changes", since=since, per_page=25).json()
+    shown = _shown_changes(tab)
+    # All the seeded data is from this week: everything started, from nothing.
+    assert shown == _expected_changes(expected)
+    assert shown["from_total"] == 0
+    assert shown["to_total"] == tab.cloud.api("/enterprise/licenses").json()["total_seats_consumed"]
+    assert tab.page.inner_text("#changes-page").startswith("Page 1 of ")
+
+
+def test_the_forecast_is_said_as_the_api_says_it(tab: Tab) -> None:
+    forecast = tab.cloud.api("/enterprise/licenses").json()["forecast"]
+    tab.sign_in()
+    text = tab.page.inner_text("#forecast")
+    assert tab.page.get_attribute("#forecast", "data-date") == (
+        forecast["seats_exhausted_on"] or ""
+    )
+    # The seeded history is minutes long: too little for a date.
+    assert forecast["seats_exhausted_on"] is None
+    assert f"{forecast['weeks_observed']} week(s) of history" in text
+
+
+@pytest.mark.parametrize("view", ["overview", "changes"])
+def test_no_serious_accessibility_violations(tab: Tab, view: str) -> None:
+    tab.sign_in()
+    if view != "overview":
+        tab.show(view)
+    results = Axe().run(tab.page)
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []

@@ -23,7 +23,28 @@ const RULES = {
 
 const token = tokenStore("license-sync.owner-token");
 const { api, json } = apiClient(token, "The token was not accepted: use an enterprise owner token (lso_…).");
+const REASONS = {
+  server_account_added: "GHES account added",
+  server_account_removed: "GHES account removed (or suspended)",
+  cloud_account_added: "cloud account added",
+  cloud_account_removed: "cloud account removed",
+  accounts_merged: "accounts merged by an e-mail match",
+  accounts_split: "accounts split: the e-mail no longer matches",
+  affiliation_changed: "cloud affiliation changed",
+  instance_disconnected: "instance disconnected",
+  email_changed: "primary e-mail changed",
+};
+const CAUSES = {
+  report: "report",
+  accounts_import: "cloud accounts imported",
+  saml_changed: "SAML switched",
+  instance_disconnected: "instance disconnected",
+};
+const BEFORE_HISTORY = "1970-01-01T00:00:00Z";
+const WEEK_MS = 7 * 86_400_000;
+
 const persons = { q: "", page: 1, request: 0 };
+const changes = { page: 1 };
 let searchTimer = null;
 
 // --- formatting ---------------------------------------------------------------------------
@@ -57,11 +78,17 @@ function seatWarning(consumed, purchased) {
 
 const VIEWS = {
   overview: renderOverview, instances: renderInstances, persons: renderPersons, audit: renderAuditLog,
+  changes: renderChanges,
 };
 
 function currentView() {
-  const name = location.hash.replace(/^#\/?/, "");
+  const name = location.hash.replace(/^#\/?/, "").split("?")[0];
   return Object.hasOwn(VIEWS, name) ? name : "overview";
+}
+
+function viewParams() {
+  const query = location.hash.split("?")[1] || "";
+  return new URLSearchParams(query);
 }
 
 async function render() {
@@ -138,7 +165,9 @@ async function renderOverview(main) {
       figureCard("Server only", "server_only", summary.breakdown.server_only),
       figureCard("Both", "both", summary.breakdown.both)),
     el("h2", { text: "Consumed over time" }),
-    historyChart(history.entries, purchased),
+    historyChart(history.entries, purchased, summary.forecast),
+    forecastText(summary.forecast, purchased),
+    el("p", {}, el("a", { href: changesLink(lastWeek(), null), id: "last-week", text: "What changed in the last 7 days" })),
     el("p", { class: "muted", text: `Computed ${when(summary.computed_at)} from ${summary.server_instances.length} server instance(s).` }),
   );
 }
@@ -149,8 +178,10 @@ function figureCard(label, key, value) {
     el("div", { class: "value", "data-figure": key, text: count(value) }));
 }
 
-// A line of the figure after each applied report, against the seats purchased today.
-function historyChart(entries, purchased) {
+// A line of the figure after each history entry, against the seats purchased today, with
+// the forecast drawn on from the last entry to the day the seats run out. Each point opens
+// what changed at that entry: one tab stop for the chart, arrow keys between points.
+function historyChart(entries, purchased, forecast) {
   const points = entries.filter((entry) => entry.total_seats_consumed !== null);
   if (points.length === 0) {
     return el("p", { class: "muted chart-empty", text: "No report has been applied yet." });
@@ -159,14 +190,19 @@ function historyChart(entries, purchased) {
   const width = Math.round(Math.min(1100, Math.max(280, document.getElementById("main").clientWidth - 18)));
   const height = width < 560 ? 200 : 260, left = 44, right = 12, top = 12, bottom = 28;
   const times = points.map((p) => Date.parse(p.received_at));
-  const first = Math.min(...times), last = Math.max(...times);
+  const first = Math.min(...times), lastPoint = Math.max(...times);
+  const exhausted = forecastEnd(forecast, lastPoint, first);
+  const last = exhausted === null ? lastPoint : exhausted;
   const ceiling = Math.max(purchased, ...points.map((p) => p.total_seats_consumed), 1) * 1.1;
   const x = (t) => (last === first ? (left + width - right) / 2 : left + ((t - first) / (last - first)) * (width - left - right));
   const y = (v) => top + (1 - v / ceiling) * (height - top - bottom);
   const line = points.map((p, i) => `${x(times[i]).toFixed(1)},${y(p.total_seats_consumed).toFixed(1)}`);
+  const circles = points.map((p, i) => chartPoint(p, i === 0 ? null : points[i - 1], x(times[i]), y(p.total_seats_consumed)));
+  circles[circles.length - 1].setAttribute("tabindex", "0");
   const chart = svg("svg", {
-    viewBox: `0 0 ${width} ${height}`, role: "img",
-    "aria-label": `Consumed licenses after each of ${points.length} reports`,
+    viewBox: `0 0 ${width} ${height}`, role: "group",
+    "aria-label": `Consumed licenses after each of ${points.length} history entries; arrow keys move between them, Enter shows what changed`,
+    onkeydown: (event) => movePoint(event, circles),
   },
   svg("line", { class: "axis", x1: left, x2: width - right, y1: y(0), y2: y(0) }),
   svg("line", { class: "purchased", x1: left, x2: width - right, y1: y(purchased), y2: y(purchased) }),
@@ -175,15 +211,84 @@ function historyChart(entries, purchased) {
   svg("text", { x: left, y: height - 8 }, axisLabel(first, last - first)),
   svg("text", { x: width - right, y: height - 8, "text-anchor": "end" }, axisLabel(last, last - first)),
   svg("polyline", { class: "consumed", points: line.join(" ") }),
-  ...points.map((p, i) => svg("circle", {
-    class: "point", r: 4, cx: x(times[i]), cy: y(p.total_seats_consumed),
-    "data-consumed": p.total_seats_consumed,
-  }, svg("title", {}, `${when(p.received_at)}: ${count(p.total_seats_consumed)} consumed after ${p.hostname} report ${p.sequence}`))));
+  exhausted === null ? svg("g") : svg("line", {
+    class: "forecast", id: "forecast-line",
+    x1: x(lastPoint), y1: y(points[points.length - 1].total_seats_consumed), x2: x(exhausted), y2: y(purchased),
+  }),
+  ...circles);
   return el("figure", { class: "chart", id: "history-chart" },
     chart,
     el("figcaption", { class: "legend" },
-      el("span", {}, el("span", { class: "swatch consumed" }), "consumed"),
-      el("span", {}, el("span", { class: "swatch purchased" }), "purchased")));
+      el("span", {}, el("span", { class: "swatch consumed" }), "consumed (select a point: what changed)"),
+      el("span", {}, el("span", { class: "swatch purchased" }), "purchased"),
+      exhausted === null ? null : el("span", {}, el("span", { class: "swatch forecast" }), "forecast")));
+}
+
+// The forecast's date as a time on the chart, when there is one within a sensible reach
+// (no further out than the history is long, so the history stays readable).
+function forecastEnd(forecast, lastPoint, first) {
+  if (!forecast || !forecast.seats_exhausted_on) return null;
+  const end = Date.parse(`${forecast.seats_exhausted_on}T12:00:00Z`);
+  if (end <= lastPoint || end - lastPoint > Math.max(lastPoint - first, 4 * WEEK_MS)) return null;
+  return end;
+}
+
+function chartPoint(entry, previous, cx, cy) {
+  const label = `${when(entry.received_at)}: ${count(entry.total_seats_consumed)} consumed after ${describeEntry(entry)}${changeCounts(entry)}. Show what changed.`;
+  const open = () => { location.hash = changesLink(previous ? previous.received_at : BEFORE_HISTORY, entry.received_at); };
+  return svg("circle", {
+    class: "point", r: 5, cx, cy, tabindex: "-1", role: "button", "aria-label": label,
+    "data-consumed": entry.total_seats_consumed, "data-at": entry.received_at,
+    onclick: open,
+    onkeydown: (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); open(); } },
+  }, svg("title", {}, label));
+}
+
+function movePoint(event, circles) {
+  const index = circles.indexOf(document.activeElement);
+  if (index < 0) return;
+  const next = { ArrowLeft: index - 1, ArrowRight: index + 1, Home: 0, End: circles.length - 1 }[event.key];
+  if (next === undefined) return;
+  event.preventDefault();
+  const target = circles[Math.max(0, Math.min(circles.length - 1, next))];
+  for (const circle of circles) circle.setAttribute("tabindex", circle === target ? "0" : "-1");
+  target.focus();
+}
+
+function describeEntry(entry) {
+  if (entry.cause === "report") return `${entry.hostname} report ${entry.sequence}`;
+  const cause = CAUSES[entry.cause] || entry.cause;
+  return entry.hostname ? `${cause} (${entry.hostname})` : cause;
+}
+
+function changeCounts(entry) {
+  return entry.started === null ? "" : ` (+${count(entry.started)} / −${count(entry.stopped)})`;
+}
+
+function forecastText(forecast, purchased) {
+  let text;
+  if (forecast.seats_exhausted_on) {
+    const on = days.format(new Date(`${forecast.seats_exhausted_on}T12:00:00Z`));
+    text = forecast.per_week > 0
+      ? `Forecast: at +${forecast.per_week} per week (trend over ${forecast.weeks_observed} weeks), consumption reaches the ${count(purchased)} purchased seats on ${on} (${forecast.seats_exhausted_on}).`
+      : `Consumption reached the ${count(purchased)} purchased seats on ${on} (${forecast.seats_exhausted_on}).`;
+  } else if (forecast.weeks_observed < 3) {
+    text = `Forecast: ${forecast.weeks_observed} week(s) of history, too little for a date (3 needed).`;
+  } else {
+    text = `Forecast: consumption is flat or falling (${forecast.per_week} per week over ${forecast.weeks_observed} weeks): no date.`;
+  }
+  return el("p", { id: "forecast", class: "muted", "data-date": forecast.seats_exhausted_on || "", text });
+}
+
+function lastWeek() {
+  return new Date(Date.now() - WEEK_MS).toISOString();
+}
+
+function changesLink(since, until) {
+  const params = new URLSearchParams();
+  if (since) params.set("since", since);
+  if (until) params.set("until", until);
+  return `#/changes?${params}`;
 }
 
 async function renderPersons(main) {
@@ -280,6 +385,58 @@ function mergeReason(person) {
       : null);
 }
 
+async function renderChanges(main) {
+  const params = viewParams();
+  const since = params.get("since") || lastWeek();
+  const until = params.get("until");
+  const query = new URLSearchParams({ since, page: changes.page, per_page: PER_PAGE });
+  if (until) query.set("until", until);
+  const [summary, view] = await Promise.all([
+    json("/enterprise/licenses"),
+    json(`/enterprise/licenses/changes?${query}`),
+  ]);
+  showEnterprise(summary);
+  const pages = Math.max(1, Math.ceil(Math.max(view.total_started, view.total_stopped) / PER_PAGE));
+  const delta = view.to_total - view.from_total;
+  main.replaceChildren(
+    el("h1", { text: "What changed" }),
+    el("p", { class: "muted", id: "changes-range", "data-since": since, "data-until": until || "",
+      text: `From ${since === BEFORE_HISTORY ? "before the first entry" : when(view.since)} to ${when(until || view.until)}: ${count(view.entries)} history entr${view.entries === 1 ? "y" : "ies"}.` }),
+    el("div", { class: "cards" },
+      figureCard("Consumed before", "from_total", view.from_total),
+      figureCard("Consumed after", "to_total", view.to_total),
+      figureCard("Started", "total_started", view.total_started),
+      figureCard("Stopped", "total_stopped", view.total_stopped)),
+    el("p", { id: "changes-sum", text: `${count(view.from_total)} ${delta < 0 ? "−" : "+"} ${count(Math.abs(delta))} = ${count(view.to_total)}: ${count(view.total_started)} started, ${count(view.total_stopped)} stopped consuming.` }),
+    el("p", {},
+      el("a", { href: changesLink(lastWeek(), null), text: "Last 7 days" }), " · ",
+      el("a", { href: "#/overview", text: "Back to the chart" })),
+    changeTable("Started consuming", "started", view.started),
+    changeTable("Stopped consuming", "stopped", view.stopped),
+    el("div", { class: "pager" },
+      el("button", { type: "button", class: "secondary", id: "changes-previous", text: "Previous", disabled: changes.page <= 1,
+        onclick: () => turnChanges(-1) }),
+      el("span", { id: "changes-page", text: `Page ${changes.page} of ${pages}` }),
+      el("button", { type: "button", class: "secondary", id: "changes-next", text: "Next", disabled: changes.page >= pages,
+        onclick: () => turnChanges(1) })),
+  );
+}
+
+function changeTable(title, id, list) {
+  const columns = ["Person", "Accounts", "Why"];
+  const rows = list.map((person) => row(columns, [
+    personName(person), accountList(person), REASONS[person.reason] || person.reason,
+  ], [false, false, false]));
+  return el("section", { "aria-labelledby": `${id}-title` },
+    el("h2", { id: `${id}-title`, text: `${title} (${count(list.length)} on this page)` }),
+    rows.length ? table(columns, rows, id, [false, false, false]) : el("p", { class: "muted", text: "No one." }));
+}
+
+async function turnChanges(step) {
+  changes.page += step;
+  await render();
+}
+
 async function downloadCsv(slug, button) {
   button.disabled = true;
   button.textContent = "Preparing…";
@@ -297,5 +454,5 @@ async function downloadCsv(slug, button) {
 
 // A module runs after the document is parsed.
 document.getElementById("sign-out").addEventListener("click", signOut);
-window.addEventListener("hashchange", render);
+window.addEventListener("hashchange", () => { changes.page = 1; render(); });
 render();
