@@ -14,8 +14,11 @@ from services.ghes_agent.api.schemas import (
     GhesLicenseView,
     HealthView,
     InstanceView,
+    PreviewSamples,
+    PreviewView,
     RunList,
     RunView,
+    SampleUser,
     StatusView,
     TriggeredRun,
 )
@@ -24,6 +27,7 @@ from services.ghes_agent.domain.audit import audit_log_page
 from services.ghes_agent.domain.errors import SourceError
 from services.ghes_agent.domain.export import EXPORT_ACTION, export_report
 from services.ghes_agent.domain.instance import known_facts
+from services.ghes_agent.domain.preview import Preview, last_accepted, preview
 from services.ghes_agent.domain.runs import get_run, list_runs
 from services.ghes_agent.domain.schedule import describe_cron
 from services.ghes_agent.domain.status import sync_status
@@ -75,6 +79,40 @@ def get_sync_status(state: StateDep, _admin: AdminDep) -> StatusView:
         next_scheduled_run=schedule.next_run_time() if schedule else None,
         schedule=schedule.cron if schedule else None,
         schedule_in_words=describe_cron(schedule.cron) if schedule else None,
+    )
+
+
+@router.get("/sync/preview", tags=["sync"])
+async def preview_sync(state: StateDep, _admin: AdminDep) -> PreviewView:
+    """What a sync now would send, against the last report the cloud accepted: counts of
+    users added, removed and whose e-mail changed, with samples. Sends and stores nothing
+    (it works while the cloud is unreachable)."""
+    try:
+        facts = await state.runner.ctx.collect()
+    except SourceError as error:
+        raise SourceError(f"cannot read the instance's users: {error}") from None
+    with state.sessions() as session:
+        accepted = last_accepted(session)
+    return preview_view(preview(facts, accepted))
+
+
+def preview_view(found: Preview) -> PreviewView:
+    accepted = found.last_accepted
+    samples = {
+        kind: [SampleUser(id=user, login=login) for user, login in users]
+        for kind, users in found.samples.items()
+    }
+    return PreviewView(
+        users=found.users,
+        suspended_excluded=found.suspended_excluded,
+        invalid_emails=found.invalid_emails,
+        added=found.added,
+        removed=found.removed,
+        email_changed=found.email_changed,
+        samples=PreviewSamples(**samples),
+        last_accepted_report_id=accepted.report_id if accepted else None,
+        last_accepted_sequence=accepted.sequence if accepted else None,
+        last_accepted_at=accepted.delivered_at if accepted else None,
     )
 
 

@@ -78,3 +78,31 @@ class InstanceView(BaseModel):
 
 class HealthView(BaseModel):
     status: Literal["ok", "unavailable"]
+
+
+class SampleUser(BaseModel):
+    id: int
+    login: str | None
+    """None when the users report has no login for the ID (it left the instance)."""
+
+
+class PreviewSamples(BaseModel):
+    added: list[SampleUser]
+    removed: list[SampleUser]
+    email_changed: list[SampleUser]
+
+
+class PreviewView(BaseModel):
+    """What a sync now would send, against the last report the cloud accepted."""
+
+    users: int
+    suspended_excluded: int
+    invalid_emails: int
+    added: int
+    removed: int
+    email_changed: int
+    samples: PreviewSamples
+    """Up to 20 users of each kind, by ID, with their logins (never sent to the cloud)."""
+    last_accepted_report_id: str | None
+    last_accepted_sequence: int | None
+    last_accepted_at: datetime | None

@@ -2,8 +2,10 @@
 
 Columns: created_at, id, login, email, role, suspended?, last_logged_ip, repos, ssh_keys,
 org_memberships, dormant?, last_active, raw_login, 2fa_enabled?. Only ``id``, ``email`` and
-``suspended?`` are used; the rest (login, IP, ...) never leaves the agent. Dormant accounts
-consume a seat and are reported; suspended ones are counted and left out.
+``suspended?`` are reported; ``login`` is kept for the agent's own preview of a sync (it
+names the users it samples), and the rest (IP, ...) is not read. Nothing but IDs and
+e-mails leaves the agent. Dormant accounts consume a seat and are reported; suspended ones
+are counted and left out.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ class UsersSnapshot:
     suspended: int = 0
     invalid_emails: int = 0
     """Addresses the cloud would refuse, sent as ``null`` (the account still counts)."""
+    logins: dict[int, str] = field(default_factory=dict)
+    """user ID -> login, suspended users included, when the report has the column: for
+    the agent's preview only, never sent."""
 
 
 Progress = Callable[[int, int], None]
@@ -85,6 +90,7 @@ def read_users(lines: Iterable[str]) -> UsersSnapshot:
         )
     id_at, email_at, suspended_at = (columns[name] for name in REQUIRED_COLUMNS)
     width = max(id_at, email_at, suspended_at) + 1
+    login_at = columns.get("login")
     snapshot = UsersSnapshot()
     seen: set[int] = set()
     for row in reader:
@@ -97,6 +103,8 @@ def read_users(lines: Iterable[str]) -> UsersSnapshot:
         if user_id in seen:
             raise UsersFileError(f"line {line}: user id {user_id} appears twice")
         seen.add(user_id)
+        if login_at is not None and login_at < len(row):
+            snapshot.logins[user_id] = row[login_at]
         if _flag(row[suspended_at], line):
             snapshot.suspended += 1
             continue
