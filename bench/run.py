@@ -286,6 +286,7 @@ def measure_recompute(kind: str, per_instance: int, workdir: Path, results: Resu
             pushed = time.perf_counter()
             wait_for_figure(client, owner, before + 50)
             readable = time.perf_counter()
+            changes = measure_changes(client, owner)
         # A new process on the same database: every cache is cold, the figure is computed
         # from scratch (all accounts loaded, matched and counted).
         with (
@@ -308,9 +309,35 @@ def measure_recompute(kind: str, per_instance: int, workdir: Path, results: Resu
         "after_push_s": readable - pushed,
         "full_recompute_s": cold,
         "floor_one_report_s": floor,
+        **changes,
     }
     results.recompute.append(row)
     print(f"recompute {kind} {per_instance}x10: {row}", flush=True)
+
+
+def measure_changes(client: httpx.Client, owner: str) -> dict[str, float]:
+    """``GET /enterprise/licenses/changes``: the latest entry (50 started: a page of one
+    entry's rows), the last page of a first report's entry (one entry, 100,000s of rows),
+    and everything since before the first entry (every entry's rows summed per person)."""
+    entries = call(client, "GET", "/enterprise/licenses/history", owner)["entries"]
+    first_report = entries[1]  # after the accounts import
+    last_page = -(-first_report["started"] // 100)
+    asks = {
+        "changes_latest_s": {},
+        "changes_deep_page_s": {
+            "since": entries[0]["received_at"],
+            "until": first_report["received_at"],
+            "per_page": 100,
+            "page": last_page,
+        },
+        "changes_everything_s": {"since": "2000-01-01T00:00:00Z"},
+    }
+    timed = {}
+    for name, params in asks.items():
+        started = time.perf_counter()
+        call(client, "GET", "/enterprise/licenses/changes", owner, params=params)
+        timed[name] = time.perf_counter() - started
+    return timed
 
 
 def machine() -> list[str]:
@@ -383,6 +410,20 @@ def write_report(results: Results, output: Path, command: str) -> None:
             f"| {r['db']} | {r['per_instance']:,} | {r['figure']:,} | "
             f"{r['new_report_total_s']:.3f} | {r['after_push_s']:.3f} | "
             f"{r['full_recompute_s']:.3f} | {r['floor_one_report_s']:.3f} |"
+            for r in results.recompute
+        ),
+        "",
+        "*Changes* (`GET /enterprise/licenses/changes`, one request each, same enterprise):",
+        "the latest entry's page; the last page (100 per page) of an instance's first",
+        "report, one entry with a row per person; and everything since before the first",
+        "entry, which sums every entry's rows per person on each page.",
+        "",
+        "| database | users per instance | latest entry s | deep page of one entry s | "
+        "everything s |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {r['db']} | {r['per_instance']:,} | {r['changes_latest_s']:.3f} | "
+            f"{r['changes_deep_page_s']:.3f} | {r['changes_everything_s']:.3f} |"
             for r in results.recompute
         ),
         "",
