@@ -294,6 +294,8 @@ async def test_before_any_history_everything_is_new_and_nothing_after_now(
         ({"since": "last week"}, "invalid_input"),
         ({"per_page": 101}, "invalid_input"),
         ({"page": 0}, "invalid_input"),
+        ({"page": 10**12}, "invalid_input"),
+        ({"since": "0001-01-01T00:00:00+05:00"}, "invalid_time"),
     ],
 )
 async def test_bad_ranges_are_422_naming_the_problem(

@@ -79,7 +79,7 @@ def get_license_changes(
     state: StateDep,
     since: datetime | None = None,
     until: datetime | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=10_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 30,
 ) -> ChangesView:
     """The persons who started and who stopped consuming after ``since`` up to ``until``

@@ -108,7 +108,10 @@ def _aware(name: str, value: datetime) -> datetime:
             f"{name}: an RFC 3339 time with its offset, such as 2026-11-27T12:00:00Z",
             code="invalid_time",
         )
-    return as_utc(value)
+    try:
+        return as_utc(value)
+    except OverflowError:  # year 1 with an offset east of UTC
+        raise InvalidInputError(f"{name}: out of range", code="invalid_time") from None
 
 
 def _point_at(session: Session, enterprise_id: int, when: datetime) -> HistoryPoint | None:
