@@ -359,3 +359,46 @@ def test_no_serious_accessibility_violations(tab: Tab, view: str) -> None:
         if v["impact"] in ("serious", "critical")
     ]
     assert serious == []
+
+
+def test_a_forecast_date_is_drawn_to_the_purchased_line_and_said(tab: Tab) -> None:
+    # The seeded history is minutes long; weeks of it are given to the page as the API
+    # would answer them, to see how the page draws a forecast with a date.
+    summary = tab.cloud.api("/enterprise/licenses").json()
+    purchased = summary["total_seats_purchased"]
+    summary["forecast"] = {"seats_exhausted_on": "2027-03-01", "per_week": 2.5, "weeks_observed": 8}
+    weeks = [
+        {
+            "received_at": f"2026-12-{day:02}T09:00:00Z",
+            "cause": "report",
+            "report_id": None,
+            "server_id": "s",
+            "hostname": "ghes.acme.example",
+            "sequence": n + 1,
+            "source": "connect",
+            "users_reported": 10,
+            "suspended_excluded": 0,
+            "total_seats_consumed": 30 + 3 * n,
+            "started": 3,
+            "stopped": 0,
+        }
+        for n, day in enumerate(range(1, 29, 7))
+    ]
+    tab.page.route("**/enterprise/licenses", lambda route: route.fulfill(json=summary))
+    tab.page.route(
+        "**/enterprise/licenses/history", lambda route: route.fulfill(json={"entries": weeks})
+    )
+    tab.sign_in()
+
+    line = tab.page.query_selector("#forecast-line")
+    assert line is not None
+    purchased_y = tab.page.get_attribute("#history-chart line.purchased", "y1")
+    assert line.get_attribute("y2") == purchased_y
+    last = tab.page.eval_on_selector_all(
+        "#history-chart circle.point", "nodes => nodes.map(n => n.getAttribute('cx'))"
+    )[-1]
+    assert float(line.get_attribute("x1") or 0) == pytest.approx(float(last), abs=0.1)
+    text = tab.page.inner_text("#forecast")
+    assert "2027-03-01" in text
+    assert "+2.5 per week" in text
+    assert f"{purchased} purchased seats" in text

@@ -191,8 +191,9 @@ function historyChart(entries, purchased, forecast) {
   const height = width < 560 ? 200 : 260, left = 44, right = 12, top = 12, bottom = 28;
   const times = points.map((p) => Date.parse(p.received_at));
   const first = Math.min(...times), lastPoint = Math.max(...times);
-  const exhausted = forecastEnd(forecast, lastPoint, first);
-  const last = exhausted === null ? lastPoint : exhausted;
+  const lastValue = points[points.length - 1].total_seats_consumed;
+  const exhausted = forecastEnd(forecast, lastPoint, first, lastValue, purchased);
+  const last = exhausted === null ? lastPoint : exhausted.time;
   const ceiling = Math.max(purchased, ...points.map((p) => p.total_seats_consumed), 1) * 1.1;
   const x = (t) => (last === first ? (left + width - right) / 2 : left + ((t - first) / (last - first)) * (width - left - right));
   const y = (v) => top + (1 - v / ceiling) * (height - top - bottom);
@@ -213,7 +214,7 @@ function historyChart(entries, purchased, forecast) {
   svg("polyline", { class: "consumed", points: line.join(" ") }),
   exhausted === null ? svg("g") : svg("line", {
     class: "forecast", id: "forecast-line",
-    x1: x(lastPoint), y1: y(points[points.length - 1].total_seats_consumed), x2: x(exhausted), y2: y(purchased),
+    x1: x(lastPoint), y1: y(lastValue), x2: x(exhausted.time), y2: y(exhausted.value),
   }),
   ...circles);
   return el("figure", { class: "chart", id: "history-chart" },
@@ -224,13 +225,16 @@ function historyChart(entries, purchased, forecast) {
       exhausted === null ? null : el("span", {}, el("span", { class: "swatch forecast" }), "forecast")));
 }
 
-// The forecast's date as a time on the chart, when there is one within a sensible reach
-// (no further out than the history is long, so the history stays readable).
-function forecastEnd(forecast, lastPoint, first) {
-  if (!forecast || !forecast.seats_exhausted_on) return null;
-  const end = Date.parse(`${forecast.seats_exhausted_on}T12:00:00Z`);
-  if (end <= lastPoint || end - lastPoint > Math.max(lastPoint - first, 4 * WEEK_MS)) return null;
-  return end;
+// Where the forecast's line ends on the chart: at the purchased seats on its date, or, when
+// that is further out than the history is long (twelve weeks at least), at that horizon on
+// the trend, so that the history keeps most of the width.
+function forecastEnd(forecast, lastPoint, first, lastValue, purchased) {
+  if (!forecast || !forecast.seats_exhausted_on || !(forecast.per_week > 0)) return null;
+  const date = Date.parse(`${forecast.seats_exhausted_on}T12:00:00Z`);
+  if (date <= lastPoint) return null;
+  const horizon = lastPoint + Math.max(lastPoint - first, 12 * WEEK_MS);
+  if (date <= horizon) return { time: date, value: purchased };
+  return { time: horizon, value: lastValue + (forecast.per_week * (horizon - lastPoint)) / WEEK_MS };
 }
 
 function chartPoint(entry, previous, cx, cy) {
