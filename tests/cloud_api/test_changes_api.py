@@ -227,6 +227,26 @@ async def test_a_disconnect_stops_the_persons_only_that_instance_brought(
     )
 
 
+async def test_a_reconnected_instance_brings_back_the_same_persons(
+    cloud: httpx.AsyncClient,
+) -> None:
+    # A GHES account without an e-mail is a person of its own, named by its instance's
+    # server_id: the same after a disconnect and a reconnect (a new connection row).
+    owner = await new_enterprise(cloud)
+    body = report([(1, None), (2, "ann@example.com")], server_id="one", hostname="one")
+    await push(cloud, await connect(cloud, owner, hostname="one", server_id="one"), body)
+    gone = await cloud.delete("/enterprises/acme/server-instances/one", headers=auth(owner))
+    assert gone.status_code == 204
+    again = report([(1, None), (2, "ann@example.com")], server_id="one", hostname="one")
+    await push(cloud, await connect(cloud, owner, hostname="one", server_id="one"), again)
+    entries = await history(cloud, owner)
+
+    across = await changes(cloud, owner, since=entries[0]["received_at"])
+
+    assert [(e["started"], e["stopped"]) for e in entries] == [(2, 0), (0, 2), (2, 0)]
+    assert (across["total_started"], across["total_stopped"]) == (0, 0)
+
+
 async def test_over_several_entries_only_the_net_change_counts(cloud: httpx.AsyncClient) -> None:
     owner = await new_enterprise(cloud)
     token = await connect(cloud, owner)

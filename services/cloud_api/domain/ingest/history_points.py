@@ -91,7 +91,6 @@ def record_point(
     subject: PointSubject = PointSubject(),
 ) -> HistoryPoint:
     """One history point and its changed persons. Call with the enterprise's lock held."""
-    numbered = {instance: n for n, instance in enumerate(subject.instances)}
     point = HistoryPoint(
         enterprise_id=enterprise_id,
         recorded_at=_next_time(session, enterprise_id),
@@ -107,19 +106,21 @@ def record_point(
     session.add(point)
     session.flush()
     if persons:
-        _insert_persons(session.connection(), point.id, persons, numbered)
+        _insert_persons(session.connection(), point.id, persons, subject.instances)
     return point
 
 
-def stored_person(key: str) -> str:
-    """A person key as stored: sortable, and without the tab of the in-memory keys, so
-    that every collation orders it alike (cloud accounts by ID, then addresses, then
-    GHES accounts without an address)."""
+def stored_person(key: str, instances: Mapping[int, tuple[str | None, str]]) -> str:
+    """A person key as stored: sortable, without the tab of the in-memory keys (so that
+    every collation orders it alike: cloud accounts by ID, then addresses, then GHES
+    accounts without an address), and naming an instance by its server_id, which outlives
+    a disconnect and a reconnect, where the in-memory key names the connection's row."""
     if key.startswith(CLOUD_PREFIX):
         return f"c:{int(key[len(CLOUD_PREFIX) :]):020d}"
     if key.startswith(NO_EMAIL_PREFIX):
         instance, _, user_id = key[len(NO_EMAIL_PREFIX) :].partition(":")
-        return f"g:{int(instance):012d}:{int(user_id):020d}"
+        server_id = instances.get(int(instance), (None, ""))[0] or f"#{instance}"
+        return f"g:{server_id}:{int(user_id):020d}"
     return f"e:{key}"
 
 
@@ -127,14 +128,17 @@ def _insert_persons(
     connection: Connection,
     point_id: int,
     persons: Sequence[ChangedPerson],
-    numbered: Mapping[int, int],
+    instances: Mapping[int, tuple[str | None, str]],
 ) -> None:
     """The driver's bulk path (COPY on PostgreSQL, one executemany on SQLite): a first
     report starts every one of its persons. The accounts are one short JSON array each,
     ``[cloud or null, [[instance number, user ID, e-mail], ...]]``, the instances named
     once by the point."""
     dumps = orjson.dumps
-    keyed = sorted((person.delta, stored_person(person.key), person) for person in persons)
+    numbered = {instance: n for n, instance in enumerate(instances)}
+    keyed = sorted(
+        (person.delta, stored_person(person.key, instances), person) for person in persons
+    )
     rows = (  # in key order: the index is appended to, not split page by page
         (
             point_id,
