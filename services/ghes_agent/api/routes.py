@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.audit_log import AuditContext
 from services.common.audit_route import audited
@@ -26,6 +27,7 @@ from services.ghes_agent.domain.advice import advice_for
 from services.ghes_agent.domain.audit import audit_log_page
 from services.ghes_agent.domain.errors import SourceError
 from services.ghes_agent.domain.export import EXPORT_ACTION, export_report
+from services.ghes_agent.domain.facts import InstanceFacts
 from services.ghes_agent.domain.instance import known_facts
 from services.ghes_agent.domain.preview import Preview, last_accepted, preview
 from services.ghes_agent.domain.runs import get_run, list_runs
@@ -91,9 +93,16 @@ async def preview_sync(state: StateDep, _admin: AdminDep) -> PreviewView:
         facts = await state.runner.ctx.collect()
     except SourceError as error:
         raise SourceError(f"cannot read the instance's users: {error}") from None
-    with state.sessions() as session:
+    # Reading and unpacking the last report, and comparing 100,000s of users, run in a
+    # worker thread: the event loop keeps serving meanwhile.
+    found = await asyncio.to_thread(_preview, state.sessions, facts)
+    return preview_view(found)
+
+
+def _preview(sessions: sessionmaker[Session], facts: InstanceFacts) -> Preview:
+    with sessions() as session:
         accepted = last_accepted(session)
-    return preview_view(preview(facts, accepted))
+    return preview(facts, accepted)
 
 
 def preview_view(found: Preview) -> PreviewView:
