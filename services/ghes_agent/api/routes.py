@@ -95,7 +95,7 @@ async def preview_sync(state: StateDep, _admin: AdminDep) -> PreviewView:
         raise SourceError(f"cannot read the instance's users: {error}") from None
     # Reading and unpacking the last report, and comparing 100,000s of users, run in a
     # worker thread: the event loop keeps serving meanwhile.
-    found = await asyncio.to_thread(_preview, state.sessions, facts)
+    found = await in_thread(_preview, state.sessions, facts)
     return preview_view(found)
 
 
