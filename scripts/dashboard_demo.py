@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from scripts.demo import DEMO, HOSTNAME, call, set_up_cloud
 from services.ghes_agent.domain.report_builder import build_report
-from services.ghes_agent.domain.users_csv import UsersSnapshot, read_users_file
+from services.ghes_agent.domain.users_csv import UserList, UsersSnapshot, read_users_file
 from shared import sign_report
 
 BUILD_FARM = "build-farm.acme.example"
@@ -37,7 +37,9 @@ def seed(cloud: str, admin: str) -> Seeded:
     owner, demo_token = set_up_cloud(cloud, admin)
     demo_users = read_users_file(DEMO / "all_users.csv")
     # Week one the demo instance reported three users fewer; then all of them.
-    _push(cloud, demo_token, _snapshot(demo_users.users[:-3], demo_users.suspended), HOSTNAME, 1)
+    _push(
+        cloud, demo_token, _snapshot(list(demo_users.users)[:-3], demo_users.suspended), HOSTNAME, 1
+    )
     _push(cloud, demo_token, demo_users, HOSTNAME, 2)
 
     farm = call(
@@ -60,7 +62,7 @@ def seed(cloud: str, admin: str) -> Seeded:
 
 
 def _snapshot(users: list[tuple[int, str | None]], suspended: int) -> UsersSnapshot:
-    return UsersSnapshot(users=list(users), suspended=suspended)
+    return UsersSnapshot(users=UserList(users), suspended=suspended)
 
 
 def _push(cloud: str, token: str, users: UsersSnapshot, hostname: str, sequence: int) -> None:

@@ -3,8 +3,10 @@ report_id and the next sequence), kept in the outbox as ``exported``."""
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,9 +37,11 @@ def export_report(
 ) -> ExportResult:
     """Like a run's step, the export is a transaction of its own: the next sequence is
     taken and the report kept together, before the file leaves."""
-    document = store_new_report(
+    stored = store_new_report(
         sessions, facts, hostname=hostname, run_id=None, state=ReportState.EXPORTED, audit=audit
     )
+    # Signed as stored: the very document the outbox keeps.
+    document = orjson.loads(gzip.decompress(stored.body_gzip))
     day = str(document["generated_at"])[:10]
     return ExportResult(
         filename=f"{hostname}-license-usage-{day}.json",

@@ -12,6 +12,7 @@ commits its own; one given a ``Session`` runs inside its caller's and never comm
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -24,7 +25,7 @@ from services.common.clock import as_utc, utcnow
 from services.ghes_agent.db.models import AgentState, OutboxReport
 from services.ghes_agent.domain.audit import record_entry
 from services.ghes_agent.domain.facts import InstanceFacts
-from services.ghes_agent.domain.report_builder import build_report, compress
+from services.ghes_agent.domain.report_builder import gzip_report, report_header
 from services.ghes_agent.domain.runs import lock_state
 
 LEASE = timedelta(minutes=10)
@@ -46,6 +47,13 @@ UNDELIVERED = (ReportState.PENDING, ReportState.REFUSED, ReportState.EXPIRED)
 """States whose ``last_error`` says why the cloud does not have the report."""
 
 
+@dataclass(frozen=True, slots=True)
+class StoredReport:
+    header: dict[str, Any]
+    """The report without its users (report_id, sequence, ...)."""
+    body_gzip: bytes
+
+
 def store_new_report(
     sessions: sessionmaker[Session],
     facts: InstanceFacts,
@@ -54,7 +62,7 @@ def store_new_report(
     run_id: str | None,
     state: ReportState,
     audit: AuditContext | None = None,
-) -> dict[str, Any]:
+) -> StoredReport:
     """Take the next sequence and keep the report, in one transaction (with the audit
     entry of the request that asked for it, if one did)."""
     snapshot = facts.snapshot
@@ -62,7 +70,7 @@ def store_new_report(
         agent = lock_state(session)
         agent.last_sequence += 1
         remember_facts(agent, facts)
-        document = build_report(
+        header = report_header(
             snapshot,
             server_id=agent.server_id,
             hostname=hostname,
@@ -73,12 +81,13 @@ def store_new_report(
         )
         if state == ReportState.PENDING:
             supersede_older(session, agent.last_sequence)
+        body = gzip_report(header, snapshot.users)
         session.add(
             OutboxReport(
-                report_id=document["report_id"],
-                sequence=document["sequence"],
+                report_id=header["report_id"],
+                sequence=header["sequence"],
                 run_id=run_id,
-                body_gzip=compress(document),
+                body_gzip=body,
                 user_count=len(snapshot.users),
                 created_at=utcnow(),
                 state=state,
@@ -89,11 +98,11 @@ def store_new_report(
             record_entry(
                 session,
                 audit,
-                report_id=document["report_id"],
-                sequence=document["sequence"],
+                report_id=header["report_id"],
+                sequence=header["sequence"],
                 users=len(snapshot.users),
             )
-    return document
+    return StoredReport(header, body)
 
 
 def remember_facts(agent: AgentState, facts: InstanceFacts) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import io
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -12,8 +15,10 @@ import orjson
 from services.ghes_agent.domain.users_csv import UsersSnapshot
 from shared import SCHEMA_VERSION, Excluded, LicenseInfo, ReportHeader
 
+USERS_PER_PIECE = 10_000
 
-def build_report(
+
+def report_header(
     snapshot: UsersSnapshot,
     *,
     server_id: str,
@@ -23,7 +28,7 @@ def build_report(
     generated_at: datetime,
     license_info: LicenseInfo | None = None,
 ) -> dict[str, Any]:
-    """The report as a JSON-ready document (no model per user: there may be 500,000)."""
+    """The report without its users, as a JSON-ready document."""
     header = ReportHeader(
         schema_version=SCHEMA_VERSION,
         report_id=uuid.uuid4(),
@@ -35,11 +40,30 @@ def build_report(
         license=license_info,
         excluded=Excluded(suspended=snapshot.suspended),
     )
-    document = header.model_dump(mode="json")
+    return header.model_dump(mode="json")
+
+
+def build_report(snapshot: UsersSnapshot, **header: Any) -> dict[str, Any]:
+    """The whole report as one document (a small one: the demo, tests). An agent's push
+    is written piece by piece by :func:`gzip_report` instead."""
+    document = report_header(snapshot, **header)
     document["users"] = [{"id": user_id, "email": email} for user_id, email in snapshot.users]
     return document
 
 
-def compress(document: dict[str, Any]) -> bytes:
+def gzip_report(header: dict[str, Any], users: Iterable[tuple[int, str | None]]) -> bytes:
+    """The report as gzip-compressed JSON, its users serialized and compressed ten
+    thousand at a time: a million users never exist as a million dictionaries. The users
+    come first in the object (JSON members have no order; the cloud's content hash sorts)."""
+    output = io.BytesIO()
     # Level 6: most of the size win for little CPU on hundreds of thousands of users.
-    return gzip.compress(orjson.dumps(document), compresslevel=6)
+    with gzip.GzipFile(fileobj=output, mode="wb", compresslevel=6) as body:
+        body.write(b'{"users":[')
+        pairs, separator = iter(users), b""
+        while piece := list(islice(pairs, USERS_PER_PIECE)):
+            body.write(separator)
+            body.write(orjson.dumps([{"id": i, "email": e} for i, e in piece])[1:-1])
+            separator = b","
+        body.write(b"],")
+        body.write(orjson.dumps(header)[1:])  # the header's members and the closing brace
+    return output.getvalue()

@@ -122,19 +122,19 @@ async def _generate_and_deliver(
 def generate_report(ctx: SyncContext, run_id: str, facts: InstanceFacts) -> str:
     snapshot = facts.snapshot
     sessions = ctx.delivery.sessions
-    document = outbox.store_new_report(
+    header = outbox.store_new_report(
         sessions, facts, hostname=ctx.hostname, run_id=run_id, state=outbox.ReportState.PENDING
-    )
+    ).header
     update_run(
         sessions,
         run_id,
-        report_id=document["report_id"],
-        sequence=document["sequence"],
+        report_id=header["report_id"],
+        sequence=header["sequence"],
         users_sent=len(snapshot.users),
         suspended_excluded=snapshot.suspended,
         invalid_emails=snapshot.invalid_emails,
     )
-    return str(document["report_id"])
+    return str(header["report_id"])
 
 
 def _show_report(sessions: sessionmaker[Session], run_id: str, report_id: str) -> None:

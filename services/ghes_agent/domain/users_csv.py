@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,15 +29,63 @@ class UsersFileError(SourceError):
     """The users report cannot be trusted; nothing is sent from partial data."""
 
 
+class UserList:
+    """``(user ID, e-mail or None)`` pairs, compact: a million take some 30 MB rather than
+    170 (a tuple, an int and a str object each). The IDs are in an array, the e-mails
+    lines of a few large strings (an address the agent sends holds no line break)."""
+
+    CHUNK = 10_000
+
+    def __init__(self, pairs: Iterable[tuple[int, str | None]] = ()) -> None:
+        self._ids = array("q")
+        self._chunks: list[str] = []
+        self._pending: list[str] = []
+        for user_id, email in pairs:
+            self.append(user_id, email)
+
+    def append(self, user_id: int, email: str | None) -> None:
+        self._ids.append(user_id)
+        self._pending.append(email or "")
+        if len(self._pending) >= self.CHUNK:
+            self._chunks.append("\n".join(self._pending))
+            self._pending = []
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[tuple[int, str | None]]:
+        ids = iter(self._ids)
+        chunks = [*self._chunks, "\n".join(self._pending)] if self._pending else self._chunks
+        for chunk in chunks:  # n addresses joined always split back into n
+            for email in chunk.split("\n"):
+                yield next(ids), email or None
+
+    def get(self, user_id: int) -> str | None:
+        """The text kept with ``user_id`` (a scan of the IDs in C: for a few look-ups)."""
+        if user_id not in self._ids:
+            return None
+        at = self._ids.index(user_id)
+        chunk, offset = divmod(at, self.CHUNK)
+        text = self._chunks[chunk] if chunk < len(self._chunks) else "\n".join(self._pending)
+        return text.split("\n")[offset] or None
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, UserList | list):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+
 @dataclass(slots=True)
 class UsersSnapshot:
-    users: list[tuple[int, str | None]] = field(default_factory=list)
+    users: UserList = field(default_factory=UserList)
     suspended: int = 0
     invalid_emails: int = 0
     """Addresses the cloud would refuse, sent as ``null`` (the account still counts)."""
-    logins: dict[int, str] = field(default_factory=dict)
-    """user ID -> login, suspended users included, when the report has the column: for
-    the agent's preview only, never sent."""
+    logins: UserList = field(default_factory=UserList)
+    """``(user ID, login)``, suspended users included, when the report has the column: for
+    the agent's preview only, never sent (``get`` finds one; kept compact, as the users)."""
 
 
 Progress = Callable[[int, int], None]
@@ -92,7 +141,7 @@ def read_users(lines: Iterable[str]) -> UsersSnapshot:
     width = max(id_at, email_at, suspended_at) + 1
     login_at = columns.get("login")
     snapshot = UsersSnapshot()
-    seen: set[int] = set()
+    seen = _SeenIds()
     for row in reader:
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
@@ -100,11 +149,10 @@ def read_users(lines: Iterable[str]) -> UsersSnapshot:
         if len(row) < width:
             raise UsersFileError(f"line {line}: has {len(row)} cells, expected {len(header)}")
         user_id = _user_id(row[id_at], line)
-        if user_id in seen:
+        if not seen.first_time(user_id):
             raise UsersFileError(f"line {line}: user id {user_id} appears twice")
-        seen.add(user_id)
         if login_at is not None and login_at < len(row):
-            snapshot.logins[user_id] = row[login_at]
+            snapshot.logins.append(user_id, row[login_at])
         if _flag(row[suspended_at], line):
             snapshot.suspended += 1
             continue
@@ -112,8 +160,32 @@ def read_users(lines: Iterable[str]) -> UsersSnapshot:
         if email is not None and not is_valid_email(email):
             snapshot.invalid_emails += 1
             email = None
-        snapshot.users.append((user_id, email))
+        snapshot.users.append(user_id, email)
     return snapshot
+
+
+class _SeenIds:
+    """Whether a user ID came before. GHES lists users by ID, and an ascending ID is new
+    without remembering the others (a set of a million IDs is some 60 MB); the IDs are
+    kept in a set only from the first one out of order."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._ids = array("q")
+        self._set: set[int] | None = None
+
+    def first_time(self, user_id: int) -> bool:
+        if self._set is None:
+            if user_id > self._last:
+                self._last = user_id
+                self._ids.append(user_id)
+                return True
+            self._set = set(self._ids)
+            self._ids = array("q")
+        if user_id in self._set:
+            return False
+        self._set.add(user_id)
+        return True
 
 
 def _user_id(cell: str, line: int) -> int:
