@@ -31,5 +31,6 @@ clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
 
 # Benchmarks (not part of the tests): results go to docs/benchmarks.md.
+# BENCH_ARGS narrows a run, e.g. BENCH_ARGS="--only scale --databases sqlite".
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)

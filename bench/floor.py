@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from typing import Any
 
 import orjson
 import psycopg
@@ -50,5 +51,56 @@ def measure_floor(body: bytes, database_url: str) -> float:
         ):
             for u in users:
                 copy.write_row((1, u["id"], u["email"], u["email"]))
+        pg.commit()
+        return time.perf_counter() - started
+
+
+ACCOUNT_DDL = (
+    "CREATE TABLE floor_accounts (enterprise_id INTEGER, account_id BIGINT, login "
+    "VARCHAR(100), consuming BOOLEAN, details TEXT, PRIMARY KEY (enterprise_id, account_id))",
+    "CREATE TABLE floor_account_keys (enterprise_id INTEGER, kind VARCHAR(32), key "
+    "VARCHAR(254), account_id BIGINT, PRIMARY KEY (enterprise_id, kind, key, account_id))",
+)
+
+
+def _account_rows(body: bytes) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    accounts = orjson.loads(body)["accounts"]
+    rows = [(1, a["id"], a["login"], True, orjson.dumps(a).decode()) for a in accounts]
+    keys = [(1, "verified_email", e["email"], a["id"]) for a in accounts for e in a["emails"]]
+    return rows, keys
+
+
+def measure_import_floor(body: bytes, database_url: str) -> float:
+    """Seconds to parse an accounts import and commit its accounts and addresses as rows."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        connection = sqlite3.connect(url.database or ":memory:")
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        for ddl in ACCOUNT_DDL:
+            connection.execute(ddl)
+        connection.commit()
+        started = time.perf_counter()
+        rows, keys = _account_rows(body)
+        connection.executemany("INSERT INTO floor_accounts VALUES (?, ?, ?, ?, ?)", rows)
+        connection.executemany("INSERT INTO floor_account_keys VALUES (?, ?, ?, ?)", keys)
+        connection.commit()
+        elapsed = time.perf_counter() - started
+        connection.close()
+        return elapsed
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as pg:
+        for ddl in ACCOUNT_DDL:
+            pg.execute(ddl)
+        pg.commit()
+        started = time.perf_counter()
+        rows, keys = _account_rows(body)
+        with pg.cursor() as cursor:
+            with cursor.copy("COPY floor_accounts FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            with cursor.copy("COPY floor_account_keys FROM STDIN") as copy:
+                for key in keys:
+                    copy.write_row(key)
         pg.commit()
         return time.perf_counter() - started

@@ -42,6 +42,9 @@ class Results:
     ingest: list[dict[str, Any]] = field(default_factory=list)
     recompute: list[dict[str, Any]] = field(default_factory=list)
     reads: list[dict[str, Any]] = field(default_factory=list)
+    scale: list[dict[str, Any]] = field(default_factory=list)
+    many: list[dict[str, Any]] = field(default_factory=list)
+    agent: list[dict[str, Any]] = field(default_factory=list)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -53,7 +56,15 @@ def peak_rss_mb(pid: int) -> float:
 
 @contextmanager
 def cloud(kind: str, workdir: Path, database_url: str, tag: str) -> Iterator[tuple[str, int]]:
-    env = {"CLOUD_API_DATABASE_URL": database_url, "CLOUD_API_ADMIN_TOKEN": OPERATOR}
+    with cloud_process(kind, workdir, database_url, tag, {}) as found:
+        yield found
+
+
+@contextmanager
+def cloud_process(
+    kind: str, workdir: Path, database_url: str, tag: str, extra: dict[str, str]
+) -> Iterator[tuple[str, int]]:
+    env = {"CLOUD_API_DATABASE_URL": database_url, "CLOUD_API_ADMIN_TOKEN": OPERATOR, **extra}
     log = workdir / f"cloud-{kind}-{tag}.log"
     with uvicorn_process(CLOUD_APP, env, log, ("--log-level", "warning")) as (url, process):
         yield url, process.pid
@@ -367,7 +378,15 @@ def machine() -> list[str]:
 
 
 def write_report(results: Results, output: Path, command: str) -> None:
-    lines = [
+    from bench.scale_report import sections
+
+    lines = _base_report(results, command)
+    lines += sections(results.scale, results.many, results.agent)
+    output.write_text("\n".join(lines))
+
+
+def _base_report(results: Results, command: str) -> list[str]:
+    return [
         "# Benchmarks",
         "",
         f"Measured by `{command}` on {time.strftime('%Y-%m-%d')}:",
@@ -444,7 +463,6 @@ def write_report(results: Results, output: Path, command: str) -> None:
         ),
         "",
     ]
-    output.write_text("\n".join(lines))
 
 
 def main() -> None:
@@ -453,18 +471,43 @@ def main() -> None:
     parser.add_argument("--recompute-sizes", default="1000,10000,100000")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--read-requests", type=int, default=2000)
+    parser.add_argument(
+        "--only",
+        choices=("all", "ingest", "scale"),
+        default="all",
+        help="ingest: ingest, recompute and reads; scale: issue 15's cases",
+    )
+    parser.add_argument("--scale-size", type=int, default=100_000)
+    parser.add_argument("--enterprises", type=int, default=1000)
+    parser.add_argument("--agent-users", type=int, default=1_000_000)
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
     results = Results()
     with tempfile.TemporaryDirectory(prefix="ls-bench-") as tmp:
         workdir = Path(tmp)
         for kind in args.databases.split(","):
-            for n in (int(v) for v in args.sizes.split(",")):
-                measure_ingest(kind, n, workdir, results, args.read_requests)
-            for n in (int(v) for v in args.recompute_sizes.split(",")):
-                measure_recompute(kind, n, workdir, results)
+            if args.only in ("all", "ingest"):
+                for n in (int(v) for v in args.sizes.split(",")):
+                    measure_ingest(kind, n, workdir, results, args.read_requests)
+                for n in (int(v) for v in args.recompute_sizes.split(",")):
+                    measure_recompute(kind, n, workdir, results)
+            if args.only in ("all", "scale"):
+                run_scale(kind, args, workdir, results)
+        if args.only in ("all", "scale"):
+            from bench.agent_memory import measure_agent
+
+            results.agent.append(measure_agent(args.agent_users, workdir))
     write_report(results, args.output, "make bench")
     print(f"wrote {args.output}")
+
+
+def run_scale(kind: str, args: argparse.Namespace, workdir: Path, results: Results) -> None:
+    # Imported here: these modules use this one's helpers.
+    from bench.many import measure_many
+    from bench.scale import measure_enterprise
+
+    results.scale.append(measure_enterprise(kind, args.scale_size, workdir))
+    results.many.append(measure_many(kind, args.enterprises, workdir))
 
 
 if __name__ == "__main__":
