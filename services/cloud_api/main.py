@@ -45,7 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         migrate(engine)
         sessions = make_sessions(engine)
-        cache = LicenseEngine()
+        # One budget: the summaries take a sixteenth, the license engine the rest.
+        budget = settings.cache_mb * 2**20
+        cache = LicenseEngine(budget - budget // 16)
+        summaries = SummaryCache(budget // 16)
         probe = ProbeConnections(engine)
         await probe.warm_up()
         app.state.cloud = CloudState(
@@ -53,17 +56,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine=engine,
             sessions=sessions,
             cache=cache,
-            summaries=SummaryCache(),
+            summaries=summaries,
             metrics=metrics,
             probe=probe,
         )
-        collector = FiguresCollector(sessions, cache)
+        collector = FiguresCollector(sessions, cache, summaries)
         registry.register(collector)
         try:
             yield
         finally:
             registry.unregister(collector)
             await probe.aclose()
+            cache.close()
             engine.dispose()
 
     metrics = CloudMetrics(registry)

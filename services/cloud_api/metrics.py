@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.cloud_api.db.models import Enterprise, Report, ServerInstance
 from services.cloud_api.domain.licensing.engine import LicenseEngine
+from services.cloud_api.domain.licensing.lru import CacheStats
+from services.cloud_api.domain.reporting.summary import SummaryCache
 from services.common.clock import as_utc
 from services.common.observability import DatabaseCollector
 
@@ -41,10 +43,16 @@ class CloudMetrics:
 
 
 class FiguresCollector(DatabaseCollector):
-    def __init__(self, sessions: sessionmaker[Session], cache: LicenseEngine) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        cache: LicenseEngine,
+        summaries: SummaryCache | None = None,
+    ) -> None:
         super().__init__(PREFIX)
         self.sessions = sessions
         self.cache = cache
+        self.summaries = summaries or SummaryCache()
 
     def read(self) -> Iterator[Metric]:
         purchased = GaugeMetricFamily(
@@ -71,6 +79,31 @@ class FiguresCollector(DatabaseCollector):
         yield consumed
         yield applied
         yield from instances
+        yield from cache_metrics([self.cache.stats(), self.summaries.stats()])
+
+
+def cache_metrics(caches: list[CacheStats]) -> Iterator[Metric]:
+    """What this process keeps between requests, against its bound (CLOUD_API_CACHE_MB):
+    the license engine's and the serialized summaries' caches together."""
+    stats = CacheStats(
+        sum(c.bytes for c in caches),
+        sum(c.limit for c in caches),
+        sum(c.entries for c in caches),
+        sum(c.evictions for c in caches),
+    )
+    held = GaugeMetricFamily(
+        f"{PREFIX}_cache_bytes", "Bytes kept between requests by this process (estimated)"
+    )
+    held.add_metric([], stats.bytes)
+    limit = GaugeMetricFamily(f"{PREFIX}_cache_limit_bytes", "The bound on cache_bytes")
+    limit.add_metric([], stats.limit)
+    entries = GaugeMetricFamily(f"{PREFIX}_cache_entries", "Entries kept between requests")
+    entries.add_metric([], stats.entries)
+    evicted = CounterMetricFamily(
+        f"{PREFIX}_cache_evictions", "Entries dropped to stay within the bound"
+    )
+    evicted.add_metric([], stats.evictions)
+    yield from (held, limit, entries, evicted)
 
 
 def _instance_times(session: Session) -> list[Metric]:

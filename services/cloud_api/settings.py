@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,3 +17,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024 * 1024
     """Decompressed report size limit: 500,000 users at ~60 bytes each, with room."""
     max_compressed_bytes: int = 64 * 1024 * 1024
+    cache_mb: int = Field(default=1024, ge=1)
+    """Memory for everything the process keeps between requests (figures, listings, the
+    reports they are computed from), all enterprises together. A warm enterprise of a
+    million persons takes some 300 MB; an evicted one is computed again from the database."""

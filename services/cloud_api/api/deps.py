@@ -6,6 +6,8 @@ to read."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -40,6 +42,15 @@ class CloudState:
     summaries: SummaryCache
     metrics: CloudMetrics
     probe: ProbeConnections
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A session that reads one state throughout, for reads that take long: REPEATABLE
+        READ on PostgreSQL; on SQLite (WAL) a read transaction is a snapshot already."""
+        with self.sessions() as session:
+            if self.engine.dialect.name == "postgresql":
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            yield session
 
 
 # The two dependencies below are async so that FastAPI runs them on the event loop: a plain

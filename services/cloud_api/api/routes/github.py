@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -10,9 +11,8 @@ from fastapi.responses import StreamingResponse
 from services.cloud_api.api.deps import OwnerDep, StateDep
 from services.cloud_api.api.pagination import link_header
 from services.cloud_api.domain.access.auth import require_enterprise
-from services.cloud_api.domain.reporting.csv_export import csv_lines
 from services.cloud_api.domain.reporting.github import (
-    all_consumed_license_users,
+    consumed_licenses_csv,
     consumed_licenses_page,
     license_sync_status,
 )
@@ -60,14 +60,15 @@ def download_consumed_licenses_csv(
 ) -> StreamingResponse:
     """The license report, one row per person; formula-like cells are neutralized."""
     require_enterprise(owner, enterprise)
-    with state.sessions() as session:
-        # Every row is built inside one session, so that they show one consistent state,
-        # and only then sent in 64 KiB pieces: the whole file is held in memory meanwhile.
-        lines = list(
-            csv_lines(all_consumed_license_users(session, state.cache, owner.enterprise_id))
-        )
+
+    def body() -> Iterator[str]:
+        # One snapshot for the whole download: every row shows the same state, however
+        # long the client takes to read it.
+        with state.snapshot() as session:
+            yield from consumed_licenses_csv(session, state.cache, owner.enterprise_id)
+
     return StreamingResponse(
-        iter(lines),
+        body(),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{enterprise}-consumed-licenses.csv"'

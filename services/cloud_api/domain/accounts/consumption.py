@@ -14,10 +14,11 @@ def consumes_license(account: CloudAccountInput) -> bool:
     internal repository, or a pending invitee consumes a license. Enterprise owners in no
     organization, billing managers, collaborators on public repositories only and
     suspended (managed) users do not."""
-    if account.suspended:
+    if account.get("suspended", False):
         return False
-    if any(m.role in CONSUMING_ORG_ROLES for m in account.org_memberships):
+    if any(m["role"] in CONSUMING_ORG_ROLES for m in account.get("org_memberships", ())):
         return True
-    if any(r.visibility in CONSUMING_REPO_VISIBILITIES for r in account.outside_collaborator_repos):
+    repos = account.get("outside_collaborator_repos", ())
+    if any(r["visibility"] in CONSUMING_REPO_VISIBILITIES for r in repos):
         return True
-    return bool(account.pending_invitations)
+    return bool(account.get("pending_invitations"))

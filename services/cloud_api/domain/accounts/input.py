@@ -1,57 +1,73 @@
-"""The shape of one cloud account in ``PUT /enterprises/{enterprise}/accounts``."""
+"""The shape of one cloud account in ``PUT /enterprises/{enterprise}/accounts``.
+
+Typed dictionaries, validated by pydantic without a model object per account: an import
+of a hundred thousand accounts validated into models took five times as long as parsing
+its JSON. Optional keys are absent when not sent; readers use ``.get`` with the default.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, TypeAdapter, with_config
+from typing_extensions import TypedDict
 
 Text = Annotated[str, Field(max_length=255)]
 OrgRole = Literal["member", "owner", "billing_manager"]
+_STRICT = ConfigDict(extra="forbid")
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class AccountEmail(_Input):
+@with_config(_STRICT)
+class AccountEmail(TypedDict):
     email: Annotated[str, Field(min_length=1, max_length=320)]
     verified: StrictBool
 
 
-class SamlIdentity(_Input):
-    name_id: Text | None = None
-    username: Text | None = None
-    emails: list[Text] = Field(default_factory=list)
-    name_claim: Text | None = None
-    emailaddress_claim: Text | None = None
+@with_config(_STRICT)
+class SamlIdentity(TypedDict):
+    name_id: NotRequired[Text | None]
+    username: NotRequired[Text | None]
+    emails: NotRequired[list[Text]]
+    name_claim: NotRequired[Text | None]
+    emailaddress_claim: NotRequired[Text | None]
 
 
-class OrgMembership(_Input):
+@with_config(_STRICT)
+class OrgMembership(TypedDict):
     org: Annotated[str, Field(min_length=1, max_length=100)]
     role: OrgRole
 
 
-class CollaboratorRepo(_Input):
+@with_config(_STRICT)
+class CollaboratorRepo(TypedDict):
     repo: Annotated[str, Field(min_length=1, max_length=200)]
     visibility: Literal["private", "internal", "public"]
 
 
-class CloudAccountInput(_Input):
+@with_config(_STRICT)
+class CloudAccountInput(TypedDict):
     id: Annotated[StrictInt, Field(gt=0, le=2**63 - 1)]
     login: Annotated[str, Field(min_length=1, max_length=100)]
-    name: Text | None = None
-    emails: list[AccountEmail] = Field(default_factory=list)
-    saml_identity: SamlIdentity | None = None
-    two_factor_auth: StrictBool | None = None
-    suspended: StrictBool = False
-    org_memberships: list[OrgMembership] = Field(default_factory=list)
-    outside_collaborator_repos: list[CollaboratorRepo] = Field(default_factory=list)
-    pending_invitations: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
-        default_factory=list
-    )
-    enterprise_owner: StrictBool = False
+    name: NotRequired[Text | None]
+    emails: NotRequired[list[AccountEmail]]
+    saml_identity: NotRequired[SamlIdentity | None]
+    two_factor_auth: NotRequired[StrictBool | None]
+    suspended: NotRequired[StrictBool]
+    org_memberships: NotRequired[list[OrgMembership]]
+    outside_collaborator_repos: NotRequired[list[CollaboratorRepo]]
+    pending_invitations: NotRequired[list[Annotated[str, Field(min_length=1, max_length=100)]]]
+    enterprise_owner: NotRequired[StrictBool]
 
 
-class AccountsImport(_Input):
+@with_config(_STRICT)
+class AccountsImport(TypedDict):
     accounts: list[CloudAccountInput]
+
+
+ACCOUNTS_IMPORT: TypeAdapter[AccountsImport] = TypeAdapter(AccountsImport)
+CLOUD_ACCOUNT: TypeAdapter[CloudAccountInput] = TypeAdapter(CloudAccountInput)
+
+
+def accounts_import_schema() -> dict[str, Any]:
+    """The JSON schema of the import body (for the OpenAPI description)."""
+    return ACCOUNTS_IMPORT.json_schema()

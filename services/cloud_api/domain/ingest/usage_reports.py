@@ -28,7 +28,6 @@ from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngin
 from services.cloud_api.domain.licensing.loaders import (
     CurrentReport,
     InstanceAccounts,
-    InstanceKeys,
 )
 from services.common.audit_log import AuditContext
 from services.common.clock import utcnow
@@ -70,7 +69,7 @@ def apply_report(
             if duplicate is not None:
                 return duplicate
             _check_identity_and_order(session, instance, report)
-            receipt, state, accounts, accounts_keys = _replace_current_report(
+            receipt, state, accounts = _replace_current_report(
                 session, engine, instance, report, source
             )
             _record_applied(session, audit, instance, receipt, report, source)
@@ -82,7 +81,7 @@ def apply_report(
             "just taken by a concurrent request",
             code="report_id_conflict",
         ) from None
-    engine.remember(accounts, accounts_keys)
+    engine.remember(accounts, instance.enterprise_id)
     engine.store_figures(state)
     return receipt
 
@@ -183,7 +182,7 @@ def _replace_current_report(
     instance: ServerInstance,
     report: ParsedReport,
     source: Source,
-) -> tuple[Receipt, FigureState, InstanceAccounts, InstanceKeys]:
+) -> tuple[Receipt, FigureState, InstanceAccounts]:
     previous = _current_of(session, instance)
     row = _store_report(session, instance, report, source)
     keys = bulk_insert_users(session.connection(), row.id, report)
@@ -197,7 +196,7 @@ def _replace_current_report(
     receipt = Receipt(
         row.report_id, row.server_id, row.sequence, row.user_count, "applied", row.consumed_after
     )
-    return receipt, state, accounts, accounts_keys
+    return receipt, state, accounts
 
 
 def _current_of(session: Session, instance: ServerInstance) -> CurrentReport | None:

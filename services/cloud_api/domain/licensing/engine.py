@@ -1,38 +1,40 @@
-"""The license engine: the enterprise figure and its persons, computed from the current
-reports and the cloud accounts, and kept per process.
+"""The license engine: the enterprise figure and its listing, computed from the current
+reports and the cloud accounts, and kept per process under one memory budget.
 
-A report's users never change once stored, so each instance's accounts are cached under
-its report_id, and the person keys derived from them under ``(report_id, accounts
-version)``. A new report for one instance therefore costs that instance's users only; the
-enterprise figure is a union of per-instance key sets. Every cache is keyed by something
-immutable or checked against a version read from the database on each request, so a
-replica never serves another replica's stale answer, and nothing computed inside a
-transaction that might roll back is kept.
+A report's users never change once stored, so what is derived from one report alone is
+kept under its report_id; what depends on the cloud accounts is kept with the accounts
+version it was computed for, and an enterprise's figure and listing with the data version.
+Every version is read from the database on each request, so a replica never serves
+another replica's stale answer, and nothing computed inside a transaction that might roll
+back is kept. Everything kept, of every enterprise, is in one LRU bounded in bytes
+(``CLOUD_API_CACHE_MB``): an evicted entry is computed again from the database.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Enterprise
+from services.cloud_api.domain.licensing import kept
+from services.cloud_api.domain.licensing.ahead import AheadPools, KeysAhead
+from services.cloud_api.domain.licensing.cloud_reads import CloudReads
 from services.cloud_api.domain.licensing.figures import (
     KeyTally,
     build_tally,
-    figures_from_keys,
     figures_from_tally,
     update_tally,
 )
 from services.cloud_api.domain.licensing.index import (
     AccountsIndex,
     build_figure_index,
-    build_index,
     person_keys,
 )
+from services.cloud_api.domain.licensing.listing import InstanceReport, Listing
 from services.cloud_api.domain.licensing.loaders import (
     CurrentReport,
     InstanceAccounts,
@@ -41,15 +43,14 @@ from services.cloud_api.domain.licensing.loaders import (
     load_instance_accounts,
     load_instance_keys,
 )
-from services.cloud_api.domain.licensing.lru import SizedLru
-from services.cloud_api.domain.licensing.rules import (
-    LicenseFigures,
-    Matcher,
-    Person,
-    ServerAccount,
-    match_persons,
-)
+from services.cloud_api.domain.licensing.lookup import ReportLookup
+from services.cloud_api.domain.licensing.lru import CacheStats, SizedLru
+from services.cloud_api.domain.licensing.roster import build_roster, update_roster
+from services.cloud_api.domain.licensing.rules import LicenseFigures
+from services.cloud_api.domain.licensing.search import CloudText
 from services.common.clock import utcnow
+
+DEFAULT_CACHE_MB = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class FigureState:
     figures: LicenseFigures
     computed_at: datetime
     tally: KeyTally | None = None
-    """Kept with the figures once reports arrive, so the next one updates it."""
+    """Kept with the figures, so that the next report updates it and listings list it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,72 +72,67 @@ class Tallied:
     state: FigureState
 
 
-@dataclass(frozen=True, slots=True)
-class LicenseState:
-    enterprise_id: int
-    data_version: int
-    persons: list[Person]
-    figures: LicenseFigures
-    computed_at: datetime
-
-
 class LicenseEngine:
-    """Computes figures and persons, and keeps what it computed per process: bounded,
+    """Computes figures and listings, and keeps what it computed per process: bounded,
     thread-safe, and never trusted without a version check."""
 
-    def __init__(self, max_cached_accounts: int = 5_000_000) -> None:
-        self._instances: SizedLru[str, InstanceAccounts] = SizedLru(
-            max_cached_accounts, lambda accounts: len(accounts.user_ids)
-        )
-        self._report_keys: SizedLru[str, InstanceKeys] = SizedLru(
-            max_cached_accounts, lambda keys: len(keys.email_keys) + len(keys.no_email_ids)
-        )
-        self._indexes: dict[int, AccountsIndex] = {}
-        self._keys: SizedLru[tuple[str, int], set[str]] = SizedLru(max_cached_accounts, len)
-        self._figures: dict[int, FigureState] = {}
-        self._tallies: dict[int, KeyTally] = {}
-        self._states: dict[int, LicenseState] = {}
+    def __init__(self, cache_bytes: int = DEFAULT_CACHE_MB * 2**20) -> None:
+        self._cache = SizedLru(cache_bytes)
         self._lock = threading.RLock()
+        self._ahead = AheadPools()
+
+    def close(self) -> None:
+        """Closes the connections of cold reads' second connections."""
+        self._ahead.close()
+
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return self._cache.stats()
 
     # -- what readers call ------------------------------------------------------------
 
     def figures(self, session: Session, enterprise: Enterprise) -> FigureState:
-        with self._lock:
-            cached = self._figures.get(enterprise.id)
+        cached: FigureState | None = self._get(("figures", enterprise.id))
         if cached is not None and cached.data_version == enterprise.data_version:
             return cached
         state = self.compute_figures(session, enterprise, keep=True)
         self.store_figures(state)
         return state
 
-    def persons(self, session: Session, enterprise: Enterprise) -> LicenseState:
-        """Figures and every person (for listings): built on demand, kept per version."""
-        with self._lock:
-            cached = self._states.get(enterprise.id)
-        if cached is not None and cached.data_version == enterprise.data_version:
-            return cached
-        figures = self.figures(session, enterprise)
-        index = self._index(session, enterprise, keep=True, complete=True)
-        assert index.identities is not None  # complete=True builds them
+    def listing(self, session: Session, enterprise: Enterprise) -> tuple[FigureState, Listing]:
+        """The figure and the listing of its persons, for the enterprise's data version."""
+        state = self.figures(session, enterprise)
+        cached = self._get(("listing", enterprise.id))
+        if cached is not None and cached.data_version == state.data_version:
+            return state, cached
+        index = self._index(session, enterprise, keep=True)
+        logins = self._logins(session, enterprise)
         reports = current_reports(session, enterprise.id)
-        persons = match_persons(
-            index.identities,
-            self._server_accounts(session, reports, keep=True),
-            saml_enabled=enterprise.saml_enabled,
+        tally = state.tally
+        assert tally is not None  # figures() keeps a tally
+        previous = cached.roster if cached is not None else None
+        roster = (
+            update_roster(previous, tally, index, logins)
+            if previous is not None
+            else build_roster(tally, index, logins)
         )
-        state = LicenseState(
-            enterprise.id, figures.data_version, persons, figures.figures, figures.computed_at
+        listing = Listing(
+            enterprise.id,
+            state.data_version,
+            roster,
+            index,
+            enterprise.saml_enabled,
+            [InstanceReport(r.instance_pk, self._lookup(session, r)) for r in reports],
+            logins,
+            self._cloud_text(enterprise.id, index.version, len(logins)),
         )
-        with self._lock:
-            self._states[enterprise.id] = state
-        return state
+        if dict(tally.reports) == {r.instance_pk: r.report_id for r in reports}:
+            # Else a report arrived between the two reads: answer, but keep nothing.
+            self._put(("listing", enterprise.id), listing, kept.listing_size(listing))
+        return state, listing
 
-    def matcher(self, session: Session, enterprise: Enterprise) -> Matcher:
-        """The matcher the persons are built with: every cloud account, consuming or not
-        (explanations ask it which accounts claim an address)."""
-        index = self._index(session, enterprise, keep=True, complete=True)
-        assert index.matcher is not None  # complete=True builds it
-        return index.matcher
+    def report_lookup(self, session: Session, report: CurrentReport) -> ReportLookup:
+        return self._lookup(session, report)
 
     # -- what writers call --------------------------------------------------------------
 
@@ -147,23 +143,15 @@ class LicenseEngine:
         *,
         keep: bool,
         pending: InstanceKeys | None = None,
+        index: AccountsIndex | None = None,
     ) -> FigureState:
         """``keep=False`` when this transaction changed the cloud accounts: an index built
-        from uncommitted accounts must not outlive a rollback. ``pending`` is the report
-        this transaction is applying, already in memory and not yet committed, so nothing
-        derived from it is kept either. Other reports are committed and immutable: their
-        users are always worth keeping."""
-        with self._lock:
-            base = self._tallies.get(enterprise.id)
-        if base is None and pending is None:
-            # A cold read: set arithmetic is the quickest count from scratch.
-            index = self._index(session, enterprise, keep=keep)
-            keys = self._keys_by_instance(
-                session, current_reports(session, enterprise.id), index, keep=keep
-            )
-            figures = figures_from_keys(keys, index)
-            return FigureState(enterprise.id, enterprise.data_version, figures, utcnow())
-        return self.tallied(session, enterprise, keep=keep, pending=pending).state
+        from uncommitted accounts must not outlive a rollback (``index``: one the caller
+        built from the accounts it just stored; keep it with ``remember_index`` once
+        committed). ``pending`` is the report this transaction is applying, already in
+        memory and not yet committed, so nothing derived from it is kept either. Other
+        reports are committed and immutable: their users are always worth keeping."""
+        return self.tallied(session, enterprise, keep=keep, pending=pending, index=index).state
 
     def tallied(
         self,
@@ -174,18 +162,19 @@ class LicenseEngine:
         reports: list[CurrentReport] | None = None,
         pending: InstanceKeys | None = None,
         base: KeyTally | None = None,
+        index: AccountsIndex | None = None,
     ) -> Tallied:
         """The figure of ``reports`` (the current ones by default) with its tally, so that
         the next report costs only what it changes, and two states can be told apart
         (``transitions.key_changes``). ``base``: the tally to update (the kept one by
         default)."""
-        index = self._index(session, enterprise, keep=keep)
+        index = index or self._index(session, enterprise, keep=keep)
         if reports is None:
             reports = current_reports(session, enterprise.id)
-        keys = self._keys_by_instance(session, reports, index, keep=keep, pending=pending)
         if base is None:
-            with self._lock:
-                base = self._tallies.get(enterprise.id)
+            cached: FigureState | None = self._get(("figures", enterprise.id))
+            base = cached.tally if cached is not None else None
+        keys = self._keys_by_instance(session, reports, index, base, pending)
         mapping = {report.instance_pk: report.report_id for report in reports}
         tally = (
             update_tally(base, index.version, mapping, keys, index.consuming)
@@ -199,106 +188,162 @@ class LicenseEngine:
     def instance_accounts(
         self, session: Session, report: CurrentReport, *, keep: bool = True
     ) -> InstanceAccounts:
-        """The users of one stored report (committed reports are immutable: kept)."""
-        return self._accounts(session, report, keep=keep)
+        """The users of one stored report (committed reports are immutable: always kept)."""
+        return self._accounts(session, report)
 
     def _keys_by_instance(
         self,
         session: Session,
         reports: list[CurrentReport],
         index: AccountsIndex,
-        *,
-        keep: bool,
-        pending: InstanceKeys | None = None,
+        base: KeyTally | None,
+        pending: InstanceKeys | None,
     ) -> dict[int, set[str]]:
-        keys_by_instance = {}
+        to_read = [
+            r
+            for r in reports
+            if (pending is None or r.report_id != pending.report_id)
+            and not self._keys_at_hand(r, index, base)
+        ]
+        ahead = self._ahead.keys_ahead(session.get_bind(), to_read)  # type: ignore[arg-type]
+        keys = {}
         for report in reports:
             if pending is not None and report.report_id == pending.report_id:
-                keys = person_keys(report.instance_pk, pending, index)
+                keys[report.instance_pk] = person_keys(report.instance_pk, pending, index)
             else:
-                keys = self._person_keys(session, report, index, keep=keep)
-            keys_by_instance[report.instance_pk] = keys
-        return keys_by_instance
+                keys[report.instance_pk] = self._person_keys(session, report, index, base, ahead)
+        return keys
 
     def store_figures(self, state: FigureState) -> None:
         with self._lock:
-            current = self._figures.get(state.enterprise_id)
+            current = self._cache.get(("figures", state.enterprise_id))
             if current is None or current.data_version <= state.data_version:
-                self._figures[state.enterprise_id] = state
-                if state.tally is not None:
-                    self._tallies[state.enterprise_id] = state.tally
+                self._cache.put(("figures", state.enterprise_id), state, kept.figure_size(state))
 
-    def remember(self, accounts: InstanceAccounts, keys: InstanceKeys) -> None:
-        """A report just committed: its users are already in memory, keep them."""
+    def remember_index(self, index: AccountsIndex) -> None:
+        """An index of committed accounts (an import just stored them)."""
         with self._lock:
-            self._instances.put(accounts.report_id, accounts)
-            self._report_keys.put(keys.report_id, keys)
+            current = self._cache.get(("index", index.enterprise_id))
+            if current is None or current.version <= index.version:
+                self._cache.put(("index", index.enterprise_id), index, kept.index_size(index))
+
+    def remember(self, accounts: InstanceAccounts, enterprise_id: int) -> None:
+        """A report just committed: its users are already in memory, keep them. When the
+        enterprise's listings are read, its lookup (and search text, when searched) are
+        made now, with the push, rather than by the first read after it."""
+        compact = InstanceAccounts.compact(
+            accounts.report_id, accounts.user_ids, accounts.email_keys, accounts.emails
+        )
+        ordered = compact.in_user_order()
+        self._put(("accounts", ordered.report_id), ordered, kept.accounts_size(ordered))
+        listing: Listing | None = self._get(("listing", enterprise_id))
+        if listing is not None:
+            lookup = ReportLookup(ordered)
+            if any(report.lookup.searched for report in listing.reports):
+                lookup.text()
+            self._put(("lookup", ordered.report_id), lookup, kept.lookup_size(lookup))
 
     # -- internals --------------------------------------------------------------------
 
-    def _index(
-        self, session: Session, enterprise: Enterprise, *, keep: bool, complete: bool = False
-    ) -> AccountsIndex:
-        """``complete``: with the identities and matcher (listings); else figures suffice."""
+    def _get(self, key: tuple[str, object]) -> Any:
         with self._lock:
-            index = self._indexes.get(enterprise.id)
-        if (
-            index is not None
-            and index.version == enterprise.accounts_version
-            and (index.identities is not None or not complete)
-        ):
+            return self._cache.get(key)
+
+    def _pop(self, key: tuple[str, object]) -> None:
+        with self._lock:
+            self._cache.pop(key)
+
+    def _put(self, key: tuple[str, object], value: object, size: int) -> None:
+        with self._lock:
+            self._cache.put(key, value, size)
+
+    def _index(self, session: Session, enterprise: Enterprise, *, keep: bool) -> AccountsIndex:
+        index: AccountsIndex | None = self._get(("index", enterprise.id))
+        if index is not None and index.version == enterprise.accounts_version:
             return index
-        index = (
-            build_index(session, enterprise)
-            if complete
-            else build_figure_index(session, enterprise)
-        )
+        index = build_figure_index(session, enterprise)
         if keep:
-            with self._lock:
-                self._indexes[enterprise.id] = index
+            self._put(("index", enterprise.id), index, kept.index_size(index))
         return index
 
-    def _accounts(self, session: Session, report: CurrentReport, *, keep: bool) -> InstanceAccounts:
+    def _keys_at_hand(
+        self, report: CurrentReport, index: AccountsIndex, base: KeyTally | None
+    ) -> bool:
+        if self._counted(report, index, base):
+            return True
         with self._lock:
-            accounts = self._instances.get(report.report_id)
-        if accounts is not None:
-            return accounts
-        accounts = load_instance_accounts(session, report)
-        if keep:
-            with self._lock:
-                self._instances.put(accounts.report_id, accounts)
-        return accounts
+            return any(
+                self._cache.get((kind, report.report_id)) is not None
+                for kind in ("accounts", "keys")
+            )
+
+    @staticmethod
+    def _counted(report: CurrentReport, index: AccountsIndex, base: KeyTally | None) -> bool:
+        """Whether the kept tally counts this report under this accounts version."""
+        return (
+            base is not None
+            and base.accounts_version == index.version
+            and base.reports.get(report.instance_pk) == report.report_id
+        )
 
     def _person_keys(
-        self, session: Session, report: CurrentReport, index: AccountsIndex, *, keep: bool
+        self,
+        session: Session,
+        report: CurrentReport,
+        index: AccountsIndex,
+        base: KeyTally | None,
+        ahead: KeysAhead | None = None,
     ) -> set[str]:
-        cache_key = (report.report_id, index.version)
-        with self._lock:
-            keys = self._keys.get(cache_key)
-        if keys is not None:
-            return keys
-        keys = person_keys(report.instance_pk, self._instance_keys(session, report), index)
-        if keep:
-            with self._lock:
-                self._keys.put(cache_key, keys)
-        return keys
+        if base is not None and self._counted(report, index, base):
+            return base.keys[report.instance_pk]  # type: ignore[return-value]
+        keys = self._instance_keys(session, report, ahead)
+        return person_keys(report.instance_pk, keys, index)
 
-    def _instance_keys(self, session: Session, report: CurrentReport) -> InstanceKeys:
-        with self._lock:
-            found = self._report_keys.get(report.report_id)
-        if found is not None:
-            return found
-        found = load_instance_keys(session, report)
-        with self._lock:  # committed and immutable: always worth keeping
-            self._report_keys.put(found.report_id, found)
+    def _instance_keys(
+        self, session: Session, report: CurrentReport, ahead: KeysAhead | None = None
+    ) -> InstanceKeys:
+        accounts: InstanceAccounts | None = self._get(("accounts", report.report_id))
+        if accounts is not None:
+            return accounts.keys()
+        found: InstanceKeys | None = self._get(("keys", report.report_id))
+        if found is None:
+            found = (ahead.keys(report) if ahead is not None else None) or load_instance_keys(
+                session, report
+            )
+            self._put(("keys", report.report_id), found, kept.keys_size(found))
         return found
 
-    def _server_accounts(
-        self, session: Session, reports: list[CurrentReport], *, keep: bool
-    ) -> Iterator[ServerAccount]:
-        for report in reports:
-            accounts = self._accounts(session, report, keep=keep)
-            for user_id, key, email in zip(
-                accounts.user_ids, accounts.email_keys, accounts.emails, strict=True
-            ):
-                yield ServerAccount(report.instance_pk, user_id, key, email)
+    def _accounts(self, session: Session, report: CurrentReport) -> InstanceAccounts:
+        accounts: InstanceAccounts | None = self._get(("accounts", report.report_id))
+        if accounts is None:
+            keys = self._instance_keys(session, report)
+            accounts = load_instance_accounts(session, report, keys)
+            self._put(("accounts", report.report_id), accounts, kept.accounts_size(accounts))
+            # The accounts give the keys again when wanted (their strings are the same):
+            # keeping both lists would hold each report's addresses twice over.
+            self._pop(("keys", report.report_id))
+        return accounts
+
+    def _lookup(self, session: Session, report: CurrentReport) -> ReportLookup:
+        lookup: ReportLookup | None = self._get(("lookup", report.report_id))
+        if lookup is None:
+            lookup = ReportLookup(self._accounts(session, report))
+            self._put(("lookup", report.report_id), lookup, kept.lookup_size(lookup))
+        return lookup
+
+    def _cloud_text(self, enterprise_id: int, version: int, accounts: int) -> CloudText:
+        found: tuple[int, CloudText] | None = self._get(("cloud_text", enterprise_id))
+        if found is not None and found[0] == version:
+            return found[1]
+        text = CloudText()
+        self._put(("cloud_text", enterprise_id), (version, text), kept.CLOUD_TEXT_PER * accounts)
+        return text
+
+    def _logins(self, session: Session, enterprise: Enterprise) -> dict[int, str]:
+        found: tuple[int, dict[int, str]] | None = self._get(("logins", enterprise.id))
+        if found is not None and found[0] == enterprise.accounts_version:
+            return found[1]
+        logins = CloudReads(session, enterprise.id, enterprise.saml_enabled).logins()
+        version = enterprise.accounts_version
+        self._put(("logins", enterprise.id), (version, logins), kept.logins_size(logins))
+        return logins

@@ -61,11 +61,17 @@ def build_tally(
         return KeyTally(
             accounts_version, dict(reports), dict(keys), only, {}, {instance: alone_count}
         )
-    everyone, singles = spread(sets)
-    multi = everyone - singles
+    everyone, multi = spread_multi(sets)
     shared = dict(Counter(chain.from_iterable(k & multi for k in sets))) if multi else {}
-    alone_keys = singles - consuming
-    alone = {instance: len(instance_keys & alone_keys) for instance, instance_keys in keys.items()}
+    # Keys on one instance alone, less those consuming by themselves: counted from the
+    # small sets (the keys on several instances, the consuming ones), never the large.
+    consuming_here = consuming & everyone
+    alone = {
+        instance: len(instance_keys)
+        - len(instance_keys & multi)
+        - len((instance_keys & consuming_here) - multi)
+        for instance, instance_keys in keys.items()
+    }
     return KeyTally(accounts_version, dict(reports), dict(keys), everyone, shared, alone)
 
 
@@ -175,13 +181,19 @@ def spread(sets: list[set[str]]) -> tuple[set[str], set[str]]:
     one set both are that set itself: callers only read them."""
     if len(sets) == 1:
         return sets[0], sets[0]
+    everyone, multi = spread_multi(sets)
+    return everyone, everyone - multi
+
+
+def spread_multi(sets: list[set[str]]) -> tuple[set[str], set[str]]:
+    """Every key, and the keys on more than one of ``sets``: two passes over each set
+    (most keys are on one instance, so ``multi`` stays small)."""
     everyone: set[str] = set()
-    singles: set[str] = set()
+    multi: set[str] = set()
     for keys in sets:
-        singles -= keys & everyone
-        singles |= keys - everyone
+        multi |= keys & everyone
         everyone |= keys
-    return everyone, singles
+    return everyone, multi
 
 
 def figures_from_keys(

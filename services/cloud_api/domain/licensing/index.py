@@ -4,6 +4,7 @@ the person keys an instance's accounts come to."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -58,40 +59,53 @@ def build_figure_index(session: Session, enterprise: Enterprise) -> AccountsInde
         return build_index(session, enterprise)
     verified = load_verified_owners(session, enterprise.id)
     accounts = load_consumption(session, enterprise.id)
+    return make_figure_index(enterprise.id, enterprise.accounts_version, verified, accounts)
+
+
+def make_figure_index(
+    enterprise_id: int,
+    version: int,
+    verified: Iterable[tuple[str, int]],
+    accounts: Sequence[tuple[int, bool]],
+) -> AccountsIndex:
+    """From ``(verified e-mail key, account_id)`` pairs (the lowest account last for a
+    key) and ``(account_id, consumes by itself)`` of every account, without SAML."""
+    key_of = {account_id: cloud_key(account_id) for account_id, _ in accounts}
     return AccountsIndex(
-        enterprise.id,
-        enterprise.accounts_version,
+        enterprise_id,
+        version,
         None,
         None,
-        frozenset(cloud_key(account_id) for account_id, consuming in accounts if consuming),
-        {key: cloud_key(account_id) for key, account_id in verified},
-        frozenset(cloud_key(account_id) for account_id, _ in accounts),
+        frozenset([key_of[account_id] for account_id, consuming in accounts if consuming]),
+        {key: key_of[account_id] for key, account_id in verified},
+        frozenset(key_of.values()),
     )
 
 
 def make_index(
     enterprise_id: int, version: int, identities: list[CloudIdentity], saml_enabled: bool
 ) -> AccountsIndex:
-    matcher = Matcher(identities, saml_enabled=saml_enabled)
+    matcher = Matcher(identities, saml_enabled=saml_enabled, remember=False)
     # Resolving every address a cloud account answers to once, up front, turns matching
     # each GHES account into one dictionary lookup. A verified e-mail belongs to one
     # account (the import enforces it); identity attributes, when used, win over it.
+    key_of = {i.account_id: cloud_key(i.account_id) for i in identities}
     resolved = {
-        address: cloud_key(account.account_id) for address, account in matcher.verified.items()
+        address: key_of[account.account_id] for address, account in matcher.verified.items()
     }
     if saml_enabled:
         for address in matcher.identity:
             found = matcher.match(address)
             if found is not None:
-                resolved[address] = cloud_key(found.account.account_id)
+                resolved[address] = key_of[found.account.account_id]
     return AccountsIndex(
         enterprise_id,
         version,
         identities,
         matcher,
-        frozenset(cloud_key(i.account_id) for i in identities if i.consuming),
+        frozenset([key_of[i.account_id] for i in identities if i.consuming]),
         resolved,
-        frozenset(cloud_key(i.account_id) for i in identities),
+        frozenset(key_of.values()),
     )
 
 

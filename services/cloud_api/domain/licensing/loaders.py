@@ -4,10 +4,16 @@ Core row objects would cost seconds)."""
 
 from __future__ import annotations
 
+import operator
+from array import array
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, cast
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Report, ServerInstance
@@ -27,12 +33,38 @@ class InstanceKeys:
 
 @dataclass(frozen=True, slots=True)
 class InstanceAccounts:
-    """The users of one stored report, as parallel lists (for listings and explanations)."""
+    """The users of one stored report, as parallel sequences (for listings and
+    explanations), kept compact: the IDs in an array, an address equal to its key the
+    same string object as the key."""
 
     report_id: str
-    user_ids: list[int]
+    user_ids: Sequence[int]
     email_keys: list[str | None]
     emails: list[str | None]
+
+    @classmethod
+    def compact(
+        cls,
+        report_id: str,
+        user_ids: Sequence[int],
+        email_keys: list[str | None],
+        emails: Sequence[str | None],
+    ) -> InstanceAccounts:
+        shared = [k if e == k else e for e, k in zip(emails, email_keys, strict=True)]
+        if all(map(operator.is_, shared, email_keys)):  # the usual case: one list for both
+            shared = email_keys
+        return cls(report_id, array("q", user_ids), email_keys, shared)
+
+    def in_user_order(self) -> InstanceAccounts:
+        """The same users in user ID order, as they are read back from the database (a
+        pushed report may list them in any order)."""
+        ids = self.user_ids
+        if all(a < b for a, b in zip(ids, islice(ids, 1, None), strict=False)):
+            return self
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        keys = [self.email_keys[i] for i in order]
+        emails = keys if self.emails is self.email_keys else [self.emails[i] for i in order]
+        return InstanceAccounts(self.report_id, array("q", [ids[i] for i in order]), keys, emails)
 
     def keys(self) -> InstanceKeys:
         if None not in self.email_keys:  # the usual case: share the list, copy nothing
@@ -47,11 +79,12 @@ class CurrentReport:
     instance_pk: int
     report_pk: int
     report_id: str
+    user_count: int | None = None
 
 
 def current_reports(session: Session, enterprise_id: int) -> list[CurrentReport]:
     rows = session.execute(
-        select(ServerInstance.id, Report.id, Report.report_id)
+        select(ServerInstance.id, Report.id, Report.report_id, Report.user_count)
         .join(Report, Report.id == ServerInstance.current_report_pk)
         .where(ServerInstance.enterprise_id == enterprise_id)
         .order_by(ServerInstance.id)
@@ -59,10 +92,14 @@ def current_reports(session: Session, enterprise_id: int) -> list[CurrentReport]
     return [CurrentReport(*row) for row in rows]
 
 
-def raw_rows(session: Session, sql: str, *params: object) -> list[tuple[Any, ...]]:
+Reader = Session | Connection
+"""A session, or a connection of its own (``KeysAhead``)."""
+
+
+def raw_rows(reader: Reader, sql: str, *params: object) -> list[tuple[Any, ...]]:
     """Plain DBAPI tuples for bulk reads (``?`` placeholders): a million ORM or Core rows
     would cost seconds on a cold start."""
-    connection = session.connection()
+    connection = reader.connection() if isinstance(reader, Session) else reader
     if connection.dialect.paramstyle != "qmark":
         sql = sql.replace("?", "%s")
     cursor = connection.connection.cursor()
@@ -74,63 +111,135 @@ def raw_rows(session: Session, sql: str, *params: object) -> list[tuple[Any, ...
     return rows
 
 
-def load_instance_accounts(session: Session, report: CurrentReport) -> InstanceAccounts:
-    rows = raw_rows(
+_IDS_POSTGRES = (
+    "SELECT string_agg(user_id::text, ',' ORDER BY user_id) FROM server_users WHERE report_pk = ?"
+)
+_IDS_SQLITE = (
+    "SELECT group_concat(user_id, ',') FROM (SELECT user_id FROM server_users "
+    "WHERE report_pk = ? ORDER BY user_id)"
+)
+# Most addresses are stored exactly as their key: only the others are read.
+_OWN_EMAILS = "SELECT user_id, email FROM server_users WHERE report_pk = ? AND email <> email_key"
+
+
+def load_instance_accounts(
+    session: Session, report: CurrentReport, keys: InstanceKeys
+) -> InstanceAccounts:
+    """The report's users in user ID order, their e-mail keys the very strings of ``keys``
+    (which the figure's person keys already hold: one copy of each address in memory).
+    The IDs come as one text split in C, not as a row object per user."""
+    (text,) = aggregated(
         session,
-        "SELECT user_id, email_key, email FROM server_users WHERE report_pk = ? ORDER BY user_id",
+        [("CAST(user_id AS TEXT)", ",", None)],
+        "server_users WHERE report_pk = ?",
+        "user_id: user_id",
         report.report_pk,
     )
-    return InstanceAccounts(
-        report.report_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
-    )
+    ids = array("q", map(int, text.split(","))) if text else array("q")
+    if keys.no_email_ids:
+        bare = set(keys.no_email_ids)
+        next_key = iter(keys.email_keys).__next__
+        email_keys: list[str | None] = [None if u in bare else next_key() for u in ids]
+    else:
+        email_keys = cast("list[str | None]", keys.email_keys)  # shared, not copied
+    own = raw_rows(session, _OWN_EMAILS, report.report_pk)
+    emails = list(email_keys) if own else email_keys  # the usual case: one list for both
+    for user_id, email in own:
+        emails[bisect_left(ids, user_id)] = email
+    return InstanceAccounts(report.report_id, ids, email_keys, emails)
 
 
-_KEYS_TEXT_POSTGRES = (
-    "SELECT string_agg(email_key, E'\\n') FROM server_users "
-    "WHERE report_pk = ? AND email_key IS NOT NULL"
-)
-_KEYS_TEXT_SQLITE = (
-    "SELECT group_concat(email_key, char(10)) FROM server_users "
-    "WHERE report_pk = ? AND email_key IS NOT NULL"
-)
+# In user ID order (the primary key's), as load_instance_accounts reads the users.
+Part = tuple[str, str, str | None]
+"""An aggregated column: an SQL expression giving text, the separator, and a condition
+the rows it takes must meet (or None)."""
+_SEPARATORS = {"\n": ("E'\\n'", "char(10)"), ",": ("','", "','"), "": ("''", "''")}
 
 
-def load_instance_keys(session: Session, report: CurrentReport) -> InstanceKeys:
+def aggregated(
+    session: Reader, parts: Sequence[Part], source: str, order: str, *params: object
+) -> list[str]:
+    """``SELECT ... FROM source`` with each part's rows aggregated by the database into
+    one text, in ``order``: a hundred thousand values split in C, not a row object each.
+    ``source`` is ``table WHERE ...``; ``order`` is ``columns: ordering`` (SQLite reads
+    those columns in that order, PostgreSQL orders each aggregate)."""
+    used, _, order = order.partition(": ")
+    postgres = _dialect(session) == "postgresql"
+    columns = []
+    for expression, separator, condition in parts:
+        glue = _SEPARATORS[separator][0 if postgres else 1]
+        where = f" FILTER (WHERE {condition})" if condition else ""
+        if postgres:
+            columns.append(f"string_agg({expression}, {glue} ORDER BY {order}){where}")
+        else:
+            columns.append(f"group_concat({expression}, {glue}){where}")
+    selected = ", ".join(columns)
+    if postgres:
+        sql = f"SELECT {selected} FROM {source}"  # noqa: S608 (constant text of callers)
+    else:  # SQLite aggregates in the order rows come: an ordered subquery
+        sql = f"SELECT {selected} FROM (SELECT {used} FROM {source} ORDER BY {order})"  # noqa: S608
+    (row,) = raw_rows(session, sql, *params)
+    return [text or "" for text in row]
+
+
+def _dialect(reader: Reader) -> str:
+    return reader.get_bind().dialect.name if isinstance(reader, Session) else reader.dialect.name
+
+
+def load_instance_keys(session: Reader, report: CurrentReport) -> InstanceKeys:
     """Only what the figure needs: on a cold start this is a million rows. The keys come
-    back as one line-separated text per report, split in C, rather than as a row object
-    per user (a normalized key never holds a line break: white space is refused)."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    (text,) = raw_rows(
+    back as one line-separated text per report (a normalized key never holds a line
+    break: white space is refused), in user ID order as load_instance_accounts reads."""
+    keys, bare = aggregated(
         session,
-        _KEYS_TEXT_POSTGRES if postgres else _KEYS_TEXT_SQLITE,
-        report.report_pk,
-    )[0]
-    no_email = raw_rows(
-        session,
-        "SELECT user_id FROM server_users WHERE report_pk = ? AND email_key IS NULL",
+        [
+            ("email_key", "\n", "email_key IS NOT NULL"),
+            ("CAST(user_id AS TEXT)", ",", "email_key IS NULL"),
+        ],
+        "server_users WHERE report_pk = ?",
+        "user_id, email_key: user_id",
         report.report_pk,
     )
-    keys = text.split("\n") if text else []
-    return InstanceKeys(report.report_id, keys, [r[0] for r in no_email])
+    no_email = list(map(int, bare.split(","))) if bare else []
+    return InstanceKeys(report.report_id, keys.split("\n") if keys else [], no_email)
+
+
+def json_rows(
+    session: Session, columns: str, source: str, order: str, *params: object
+) -> list[list[Any]]:
+    """``SELECT columns FROM source ORDER BY order`` aggregated by the database into one
+    JSON text and parsed by orjson: a hundred thousand rows without a row object each."""
+    if session.get_bind().dialect.name == "postgresql":
+        sql = (
+            f"SELECT CAST(COALESCE(json_agg(json_build_array({columns}) ORDER BY {order}), "  # noqa: S608 (constant text of callers)
+            f"'[]') AS TEXT) FROM {source}"
+        )
+    else:
+        sql = (
+            f"SELECT json_group_array(json_array({columns})) FROM "  # noqa: S608 (constant text of callers)
+            f"(SELECT {columns} FROM {source} ORDER BY {order})"
+        )
+    ((text,),) = raw_rows(session, sql, *params)
+    rows: list[list[Any]] = orjson.loads(text)
+    return rows
 
 
 def load_cloud_identities(session: Session, enterprise_id: int) -> list[CloudIdentity]:
     verified: dict[int, list[str]] = {}
     identity: dict[int, list[tuple[str, str]]] = {}
-    key_rows = raw_rows(
-        session,
-        "SELECT account_id, kind, key FROM cloud_account_keys WHERE enterprise_id = ?",
-        enterprise_id,
-    )
-    for account_id, kind, key in key_rows:
+    where = "cloud_account_keys WHERE enterprise_id = ?"
+    for account_id, kind, key in json_rows(
+        session, "account_id, kind, key", where, "key", enterprise_id
+    ):
         if kind == VERIFIED:
             verified.setdefault(account_id, []).append(key)
         elif kind != UNVERIFIED:
             identity.setdefault(account_id, []).append((kind, key))
-    accounts = raw_rows(
+    accounts = json_rows(
         session,
-        "SELECT account_id, login, consuming FROM cloud_accounts WHERE enterprise_id = ? "
-        "ORDER BY account_id",
+        "account_id, login, consuming",
+        "cloud_accounts WHERE enterprise_id = ?",
+        "account_id",
         enterprise_id,
     )
     return [
@@ -145,27 +254,35 @@ def load_cloud_identities(session: Session, enterprise_id: int) -> list[CloudIde
     ]
 
 
-_VERIFIED_KEYS = (
-    # Highest account first, so that the lowest wins in the dict built from the rows, as in
-    # Matcher (the import already refuses an address verified by two accounts).
-    "SELECT key, account_id FROM cloud_account_keys WHERE enterprise_id = ? AND kind = ? "
-    "ORDER BY account_id DESC"
-)
-
-
 def load_verified_owners(session: Session, enterprise_id: int) -> list[tuple[str, int]]:
-    """``(verified e-mail key, account_id)``, the lowest account last for each key."""
-    return [
-        (key, account_id)
-        for key, account_id in raw_rows(session, _VERIFIED_KEYS, enterprise_id, VERIFIED)
-    ]
+    """``(verified e-mail key, account_id)``, the lowest account last for each key
+    (highest first, so that the lowest wins in a dict built from them, as in Matcher; the
+    import already refuses an address verified by two accounts)."""
+    keys, ids = aggregated(
+        session,
+        [("key", "\n", None), ("CAST(account_id AS TEXT)", ",", None)],
+        "cloud_account_keys WHERE enterprise_id = ? AND kind = ?",
+        "key, account_id: account_id DESC",
+        enterprise_id,
+        VERIFIED,
+    )
+    if not keys:
+        return []
+    return list(zip(keys.split("\n"), map(int, ids.split(",")), strict=True))
 
 
 def load_consumption(session: Session, enterprise_id: int) -> list[tuple[int, bool]]:
     """``(account_id, consumes a license by itself)`` of every cloud account."""
-    rows = raw_rows(
+    ids, flags = aggregated(
         session,
-        "SELECT account_id, consuming FROM cloud_accounts WHERE enterprise_id = ?",
+        [
+            ("CAST(account_id AS TEXT)", ",", None),
+            ("CASE WHEN consuming THEN '1' ELSE '0' END", "", None),
+        ],
+        "cloud_accounts WHERE enterprise_id = ?",
+        "account_id, consuming: account_id",
         enterprise_id,
     )
-    return [(account_id, bool(consuming)) for account_id, consuming in rows]
+    if not ids:
+        return []
+    return list(zip(map(int, ids.split(",")), map("1".__eq__, flags), strict=True))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 
 
@@ -73,7 +73,7 @@ class Person:
 
     @property
     def total_user_accounts(self) -> int:
-        return (self.cloud is not None) + len(self.server_accounts)
+        return total_user_accounts(self.cloud is not None, self.server_accounts)
 
     @property
     def rule(self) -> MatchRule:
@@ -90,11 +90,22 @@ class Person:
         return frozenset(account.instance for account in self.server_accounts)
 
 
+def total_user_accounts(has_cloud: bool, server_accounts: Sized) -> int:
+    """A person's accounts: its cloud account, if any, and its GHES accounts."""
+    return has_cloud + len(server_accounts)
+
+
 class Matcher:
     """Resolves a GHES primary e-mail to the cloud account it belongs to, if any."""
 
-    def __init__(self, cloud: Iterable[CloudIdentity], *, saml_enabled: bool) -> None:
+    def __init__(
+        self, cloud: Iterable[CloudIdentity], *, saml_enabled: bool, remember: bool = True
+    ) -> None:
+        """``remember``: keep every answer (one enterprise's figure matches each address
+        once); a matcher kept between requests does not, or it would grow with every
+        address ever listed."""
         self.saml_enabled = saml_enabled
+        self.remember = remember
         self.verified: dict[str, CloudIdentity] = {}
         self.identity: dict[str, list[tuple[CloudIdentity, str]]] = {}
         for account in cloud:
@@ -105,6 +116,8 @@ class Matcher:
         self._cache: dict[str, Match | None] = {}
 
     def match(self, email_key: str) -> Match | None:
+        if not self.remember:
+            return self._resolve(email_key)
         if email_key not in self._cache:
             self._cache[email_key] = self._resolve(email_key)
         return self._cache[email_key]
@@ -130,9 +143,14 @@ def match_persons(
     server: Iterable[ServerAccount],
     *,
     saml_enabled: bool,
+    matcher: Matcher | None = None,
 ) -> list[Person]:
-    """Every person with at least one GHES account or a consuming cloud account."""
-    matcher = Matcher(cloud, saml_enabled=saml_enabled)
+    """Every person with at least one GHES account or a consuming cloud account.
+
+    ``matcher``: one built from every cloud account of the enterprise, when ``cloud`` and
+    ``server`` are only some persons' accounts (a page of a listing): who else claims an
+    address decides whether a match is ambiguous."""
+    matcher = matcher or Matcher(cloud, saml_enabled=saml_enabled)
     by_cloud: dict[int, Person] = {}
     by_email: dict[str, Person] = {}
     persons: list[Person] = []
@@ -162,13 +180,25 @@ def match_persons(
 
 
 def _listing_order(person: Person) -> tuple[int, str, int, int]:
-    """Cloud persons by login, then server-only persons by e-mail, then those without."""
     if person.cloud is not None:
-        return (0, person.cloud.login.lower(), person.cloud.account_id, 0)
+        return cloud_order(person.cloud.login, person.cloud.account_id)
     first = person.server_accounts[0]
     if first.email_key is not None:
         return (1, first.email_key, 0, 0)
-    return (2, "", first.instance, first.user_id)
+    return bare_order(first.instance, first.user_id)
+
+
+# The listing order: cloud persons by login, then server-only persons by e-mail key, then
+# GHES accounts without an e-mail by instance and user ID. Listings kept in order between
+# requests (licensing/roster.py) sort by these same functions.
+
+
+def cloud_order(login: str, account_id: int) -> tuple[int, str, int, int]:
+    return (0, login.lower(), account_id, 0)
+
+
+def bare_order(instance: int, user_id: int) -> tuple[int, str, int, int]:
+    return (2, "", instance, user_id)
 
 
 @dataclass(frozen=True, slots=True)

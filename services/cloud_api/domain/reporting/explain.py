@@ -9,9 +9,17 @@ from sqlalchemy.orm import Session
 from services.cloud_api.db.models import CloudAccount, CloudAccountKey, ServerInstance
 from services.cloud_api.domain.accounts.importing import UNVERIFIED, VERIFIED
 from services.cloud_api.domain.errors import InvalidInputError
+from services.cloud_api.domain.licensing.cloud_reads import CloudReads
 from services.cloud_api.domain.licensing.engine import LicenseEngine
-from services.cloud_api.domain.licensing.rules import Match, Person
-from services.cloud_api.domain.reporting.licenses import person_view, server_account_ref
+from services.cloud_api.domain.licensing.index import cloud_key
+from services.cloud_api.domain.licensing.listing import Listing
+from services.cloud_api.domain.licensing.roster import order_key
+from services.cloud_api.domain.licensing.rules import Match, Person, ServerAccount
+from services.cloud_api.domain.reporting.licenses import (
+    person_view,
+    persons_of,
+    server_account_ref,
+)
 from services.cloud_api.domain.tenants.enterprises import get_enterprise
 from services.cloud_api.domain.tenants.instances import list_instances
 from services.cloud_api.schemas import AccountCarrying, ExplainView, NearMiss
@@ -38,21 +46,20 @@ def explain_email(
     except InvalidEmailError as error:
         raise InvalidInputError(f"email: not a valid e-mail address: {error}") from None
     enterprise = get_enterprise(session, enterprise_id)
-    state = engine.persons(session, enterprise)
+    _, listing = engine.listing(session, enterprise)
+    reads = CloudReads(session, enterprise.id, enterprise.saml_enabled)
     instances = {i.id: i for i in list_instances(session, enterprise_id)}
     carrying = _cloud_accounts_carrying(session, enterprise_id, key)
-    touched = _persons_touching(state.persons, key, {a.id for a in carrying})
+    touched = _persons_touching(listing, reads, key, {a.id for a in carrying})
     server = [
         server_account_ref(account, instances.get(account.instance))
-        for person in state.persons
-        for account in person.server_accounts
-        if account.email_key == key
+        for account in _accounts_with(listing, key)
     ]
     misses = _near_misses(session, enterprise_id, key, carrying, enterprise.saml_enabled)
-    misses += _server_variants(state.persons, key, instances)
+    misses += _server_variants(listing, key, instances)
     # The figure's own matcher: it knows every cloud account, also those that consume
     # nothing and belong to no person, which can still make a match ambiguous.
-    misses += _ambiguity(engine.matcher(session, enterprise).match(key))
+    misses += _ambiguity(reads.matcher([key]).match(key))
     return ExplainView(
         email=email,
         normalized=key,
@@ -66,10 +73,23 @@ def explain_email(
     )
 
 
+def _accounts_with(listing: Listing, key: str) -> list[ServerAccount]:
+    return [
+        account
+        for report in listing.reports
+        for at in report.lookup.with_key(key)
+        for account in [listing.account(report, report.lookup.by_key[at])]
+    ]
+
+
 def _server_variants(
-    persons: list[Person], key: str, instances: dict[int, ServerInstance]
+    listing: Listing, key: str, instances: dict[int, ServerInstance]
 ) -> list[NearMiss]:
-    loose = loose_form(key)
+    order = order_key(listing.logins)
+    variants = sorted(
+        _variant_accounts(listing, key),
+        key=lambda a: (order(listing.person_key(a)), a.instance, a.user_id),
+    )
     return [
         NearMiss(
             reason="tag_or_dot_variant",
@@ -79,13 +99,28 @@ def _server_variants(
             ),
             address=ref.email,
         )
-        for person in persons
-        for account in person.server_accounts
-        if account.email_key is not None
-        and account.email_key != key
-        and loose_form(account.email_key) == loose
+        for account in variants
         for ref in [server_account_ref(account, instances.get(account.instance))]
     ]
+
+
+def _variant_accounts(listing: Listing, key: str) -> list[ServerAccount]:
+    """GHES accounts whose address has the same loose form as ``key`` but is another.
+    Such an address starts with the loose form's first character: only the keys from
+    there are compared (a binary search in each report, not a scan of them all)."""
+    loose = loose_form(key)
+    first = loose[0] if not loose.startswith("@") else ""
+    found = []
+    for report in listing.reports:
+        lookup, keys = report.lookup, report.lookup.accounts.email_keys
+        start = lookup.from_key(first) if first else 0
+        stop = lookup.from_key(chr(ord(first) + 1)) if first else len(lookup.by_key)
+        for at in range(start, stop):
+            position = lookup.by_key[at]
+            other = keys[position]
+            if other is not None and other != key and loose_form(other) == loose:
+                found.append(listing.account(report, position))
+    return found
 
 
 def _ambiguity(match: Match | None) -> list[NearMiss]:
@@ -120,13 +155,12 @@ def _cloud_accounts_carrying(
     return [AccountCarrying(id=i, login=login, attribute=kind) for i, login, kind in rows]
 
 
-def _persons_touching(persons: list[Person], key: str, cloud_ids: set[int]) -> list[Person]:
-    return [
-        person
-        for person in persons
-        if (person.cloud is not None and person.cloud.account_id in cloud_ids)
-        or any(account.email_key == key for account in person.server_accounts)
-    ]
+def _persons_touching(
+    listing: Listing, reads: CloudReads, key: str, cloud_ids: set[int]
+) -> list[Person]:
+    keys = {cloud_key(i) for i in cloud_ids if listing.listed(cloud_key(i))}
+    keys.update(listing.person_key(account) for account in _accounts_with(listing, key))
+    return persons_of(listing, sorted(keys, key=order_key(listing.logins)), reads)
 
 
 def _near_misses(

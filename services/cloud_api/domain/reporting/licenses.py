@@ -8,7 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Report, ServerInstance
-from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine, LicenseState
+from services.cloud_api.domain.licensing.cloud_reads import CloudReads
+from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine
+from services.cloud_api.domain.licensing.listing import Listing
+from services.cloud_api.domain.licensing.roster import kind_of
 from services.cloud_api.domain.licensing.rules import Person, ServerAccount
 from services.cloud_api.domain.reporting.forecast import load_forecast
 from services.cloud_api.domain.tenants.enterprises import get_enterprise
@@ -41,12 +44,12 @@ def enterprise_licenses(
     session: Session, cache: LicenseEngine, enterprise_id: int, users: Paging | None = None
 ) -> LicensesView:
     enterprise = get_enterprise(session, enterprise_id)
-    # Totals alone take the fast path; listing persons builds (and caches) all of them.
-    state = (
-        cache.persons(session, enterprise)
-        if users is not None
-        else cache.figures(session, enterprise)
-    )
+    # Totals alone take the fast path; a page of persons is built for the page only.
+    listing = None
+    if users is not None:
+        state, listing = cache.listing(session, enterprise)
+    else:
+        state = cache.figures(session, enterprise)
     instances = list_instances(session, enterprise_id)
     view = LicensesView(
         enterprise=enterprise.slug,
@@ -62,17 +65,12 @@ def enterprise_licenses(
         server_instances=instance_statuses(session, instances, state),
         forecast=_forecast(session, enterprise_id, enterprise.seats_purchased),
     )
-    if users is not None and isinstance(state, LicenseState):
+    if users is not None and listing is not None:
         by_pk = {instance.id: instance for instance in instances}
-        needle = users.search.casefold() if users.search else None
-        consuming = [
-            person
-            for person in state.persons
-            if person.consuming and (needle is None or _mentions(person, needle))
-        ]
-        page = consuming[users.offset : users.offset + users.per_page]
+        reads = CloudReads(session, enterprise.id, enterprise.saml_enabled)
+        total, page = persons_page(listing, users, reads)
         view.users = [person_view(person, by_pk) for person in page]
-        view.page, view.per_page, view.total_persons = users.page, users.per_page, len(consuming)
+        view.page, view.per_page, view.total_persons = users.page, users.per_page, total
     return view
 
 
@@ -85,22 +83,26 @@ def _forecast(session: Session, enterprise_id: int, seats: int) -> ForecastView:
     )
 
 
-def _mentions(person: Person, needle: str) -> bool:
-    """Whether an owner searching for ``needle`` means this person: what the dashboard
-    shows of it, plus the cloud account's verified e-mails and linked identity (an owner
-    searches by address)."""
-    texts: list[str] = []
-    if person.cloud is not None:
-        cloud = person.cloud
-        texts += [cloud.login, str(cloud.account_id), *cloud.verified_emails]
-        texts += [key for _, key in cloud.identity_keys]
-    for account in person.server_accounts:
-        texts += [account.email or "", str(account.user_id)]
-    return any(needle in text.casefold() for text in texts)
+def persons_page(listing: Listing, paging: Paging, reads: CloudReads) -> tuple[int, list[Person]]:
+    """How many persons the listing (or the search) holds, and the page's persons."""
+    if paging.search is None:
+        return listing.total, listing.page(paging.offset, paging.per_page, reads)
+    found = listing.search(paging.search, reads)
+    chosen = found[paging.offset : paging.offset + paging.per_page]
+    return len(found), persons_of(listing, chosen, reads)
+
+
+def persons_of(listing: Listing, keys: list[str], reads: CloudReads) -> list[Person]:
+    """The persons of ``keys`` (in listing order), grouped by kind as the listing asks."""
+    persons: list[Person] = []
+    for kind in sorted({kind_of(key) for key in keys}):
+        chosen = [k for k in keys if kind_of(k) == kind]
+        persons += listing.persons(kind, chosen, reads, run=False)
+    return persons
 
 
 def instance_statuses(
-    session: Session, instances: list[ServerInstance], state: LicenseState | FigureState
+    session: Session, instances: list[ServerInstance], state: FigureState
 ) -> list[InstanceStatus]:
     report_pks = [i.current_report_pk for i in instances if i.current_report_pk is not None]
     reports = {

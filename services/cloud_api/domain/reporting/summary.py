@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from services.cloud_api.domain.access.tokens import digest, same_secret
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.licensing.loaders import raw_rows
+from services.cloud_api.domain.licensing.lru import CacheStats, SizedLru
 from services.cloud_api.domain.reporting.licenses import enterprise_licenses
 from services.common.clock import as_utc
 from services.common.probe import ProbeConnections
@@ -27,10 +28,14 @@ Signature = tuple[object, ...]
 
 
 class SummaryCache:
-    """The serialized summary per enterprise, valid while nothing it shows has changed."""
+    """The serialized summary per enterprise, valid while nothing it shows has changed;
+    the least recently read dropped beyond ``limit`` bytes."""
 
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[Signature, bytes]] = {}
+    ENTRY = 400
+    """Bytes of an entry besides its body: the signature's tuples, the LRU's node."""
+
+    def __init__(self, limit: int = 16 * 2**20) -> None:
+        self._entries = SizedLru(limit)
         self._lock = threading.Lock()
 
     def get(self, enterprise_id: int, signature: Signature) -> bytes | None:
@@ -39,8 +44,13 @@ class SummaryCache:
         return entry[1] if entry is not None and entry[0] == signature else None
 
     def put(self, enterprise_id: int, signature: Signature, body: bytes) -> None:
+        size = self.ENTRY + len(body) + 100 * len(signature)
         with self._lock:
-            self._entries[enterprise_id] = (signature, body)
+            self._entries.put(enterprise_id, (signature, body), size)
+
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return self._entries.stats()
 
 
 # Everything the summary shows, as one row per instance (one row with NULLs without any).
