@@ -22,6 +22,7 @@ INSTANCES = 10
 WARM_REQUESTS = 200
 LICENSES = "/enterprise/licenses"
 CONSUMED = "/enterprises/bench/consumed-licenses"
+CHANGES = "/enterprise/licenses/changes"
 
 
 def measure_enterprise(kind: str, n: int, workdir: Path) -> dict[str, Any]:
@@ -126,10 +127,26 @@ def _warm_reads(client: httpx.Client, owner: str, n: int) -> dict[str, Any]:
     def consumed(_: int) -> float:
         return timed(client, CONSUMED, owner, per_page=100, page=rng.randint(1, pages))
 
+    entries = call(client, "GET", "/enterprise/licenses/history", owner)["entries"]
+    first = entries[1]  # instance 0's first report, after the accounts import
+    first_pages = max(1, -(-first["started"] // 100))
+
+    def changes(_: int) -> float:
+        return timed(
+            client,
+            CHANGES,
+            owner,
+            since=entries[0]["received_at"],
+            until=first["received_at"],
+            per_page=100,
+            page=rng.randint(1, first_pages),
+        )
+
     return {
         "warm_page": series(WARM_REQUESTS, page),
         "warm_search": series(WARM_REQUESTS, search),
         "warm_consumed": series(WARM_REQUESTS, consumed),
+        "warm_changes": series(WARM_REQUESTS, changes),
     }
 
 
@@ -141,6 +158,7 @@ PROBES: dict[str, dict[str, Any]] = {
     "search_user_id": {"path": LICENSES, "include": "users", "q": "4321"},
     "consumed_first": {"path": CONSUMED},
     "consumed_last": {"path": CONSUMED, "per_page": 100, "page": -1},
+    "changes_latest": {"path": CHANGES},
 }
 
 

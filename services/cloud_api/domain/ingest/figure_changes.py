@@ -96,8 +96,13 @@ def import_accounts(
     before = engine.tallied(session, enterprise, keep=True)
     cloud_before = _all_cloud_info(session, enterprise.id)
     result = replace_accounts(session, enterprise, accounts)
+    # The accounts as now stored, from the import itself rather than read back.
+    cloud_after = {
+        account["id"]: (account["login"], consuming)
+        for account, (_, consuming) in zip(accounts, result.consumption, strict=True)
+    }
     state = _record_matching_change(
-        session, engine, enterprise, before, cloud_before, Cause.ACCOUNTS_IMPORT
+        session, engine, enterprise, before, cloud_before, Cause.ACCOUNTS_IMPORT, cloud_after
     )
     return result, state
 
@@ -167,6 +172,7 @@ def _record_matching_change(
     before: Tallied,
     cloud_before: CloudInfo | None,
     cause: Cause,
+    cloud_after: CloudInfo | None = None,
 ) -> FigureState:
     """The cloud accounts or the matching rules changed (not yet committed: nothing
     derived from them is kept); every instance's keys may have moved."""
@@ -180,7 +186,8 @@ def _record_matching_change(
     started = server_accounts_of(changes.started, after_holders, after.index)
     stopped = server_accounts_of(changes.stopped, before_holders, before.index)
     reasons = matching_reasons(changes, before.index, after.index)
-    cloud_after = load_cloud_info(session, enterprise.id, changes.started | changes.stopped)
+    if cloud_after is None:
+        cloud_after = load_cloud_info(session, enterprise.id, changes.started | changes.stopped)
     persons = changed_persons(
         changes, reasons, (started, cloud_after), (stopped, cloud_before or cloud_after)
     )
