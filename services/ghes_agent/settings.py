@@ -20,6 +20,12 @@ class AgentSettings(BaseSettings):
     """Default: ``agent.db`` (SQLite) in the data directory."""
     cloud_url: str | None = None
     instance_token: SecretStr | None = None
+    cloud_ca_bundle: Path | None = None
+    """CA certificates (PEM) that issue the cloud's certificate as the agent sees it: a
+    TLS-inspecting proxy's CA, or an internal CA. They replace the default trust store for
+    the cloud connection only. The proxy itself comes from ``HTTPS_PROXY``/``HTTP_PROXY``,
+    with ``NO_PROXY`` for hosts reached directly (the cloud connection only: GHES is always
+    reached directly)."""
     users_csv: Path | None = None
     ghes_url: str | None = None
     """The GHES instance to read users from (its https:// address); takes precedence over

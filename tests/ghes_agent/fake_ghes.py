@@ -155,8 +155,9 @@ def make_pki(directory: Path) -> Pki:
 
 
 @contextmanager
-def serve_https(app: FastAPI, pki: Pki) -> Iterator[str]:
-    """Serve ``app`` over HTTPS on a loopback port in a thread; stopped on exit."""
+def serve_https(app: FastAPI, pki: Pki, *, lifespan: str = "off") -> Iterator[str]:
+    """Serve ``app`` over HTTPS on a loopback port in a thread; stopped on exit. With
+    ``lifespan="on"`` the app starts (and stops) in that thread, on the server's loop."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -167,19 +168,19 @@ def serve_https(app: FastAPI, pki: Pki) -> Iterator[str]:
         ssl_certfile=str(pki.cert_file),
         ssl_keyfile=str(pki.key_file),
         log_level="warning",
-        lifespan="off",
+        lifespan=lifespan,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    for _ in range(500):
-        if server.started:
+    for _ in range(3000):
+        if server.started or not thread.is_alive():
             break
         time.sleep(0.01)
-    else:
+    if not server.started:
         server.should_exit = True
         thread.join(timeout=10)
-        raise RuntimeError("the fake GHES server did not start within 5 s")
+        raise RuntimeError("the HTTPS test server did not start within 30 s")
     try:
         yield f"https://127.0.0.1:{port}"
     finally:

@@ -10,6 +10,7 @@ import pytest
 import respx
 from pydantic import SecretStr
 
+from scripts.servers import free_port
 from services.ghes_agent.clients.ghes import GhesError, license_info
 from services.ghes_agent.main import create_app
 from services.ghes_agent.settings import AgentSettings
@@ -119,6 +120,21 @@ async def read_instance(settings: AgentSettings) -> dict[str, object]:
     async with app.router.lifespan_context(app), client_for(app) as client:
         body: dict[str, object] = (await client.get("/instance")).json()
     return body
+
+
+async def test_ghes_is_reached_directly_whatever_the_proxy_variables_say(
+    ghes: FakeGhesState,
+    ghes_settings: AgentSettings,
+    cloud_mock: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # HTTPS_PROXY is for the way out to the cloud; nothing listens where this one points.
+    for name in ("NO_PROXY", "no_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{free_port()}")
+    run, _status = await run_sync(ghes_settings)
+    assert run["status"] == "succeeded", run
+    assert "/api/v3/meta" in ghes.requests
 
 
 async def test_unlimited_license_is_reported_as_null_seats(

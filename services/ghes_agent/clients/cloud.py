@@ -1,12 +1,19 @@
-"""The agent's client of the cloud API."""
+"""The agent's client of the cloud API.
+
+It honours ``HTTPS_PROXY``/``HTTP_PROXY`` and ``NO_PROXY`` (httpx reads them when no
+transport is given) and trusts ``GHES_AGENT_CLOUD_CA_BUNDLE`` when set: corporate networks
+reach the internet through a forward proxy, often one that inspects TLS with its own CA.
+"""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 
 import httpx
 from pydantic import ValidationError
 
+from services.ghes_agent.clients.tls import is_certificate_problem, reason, trust_store
 from services.ghes_agent.domain.errors import AgentError, NotConnectedError
 from services.ghes_agent.settings import AgentSettings
 from shared import ErrorBody, UsageReceipt
@@ -42,12 +49,15 @@ class CloudClient:
         instance_token: str,
         *,
         timeout: float = 120.0,
+        verify: ssl.SSLContext | bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self.base_url = base_url.rstrip("/")
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
+            base_url=self.base_url,
             headers={"Authorization": f"Bearer {instance_token}"},
             timeout=timeout,
+            verify=verify,
             transport=transport,
         )
 
@@ -67,11 +77,34 @@ class CloudClient:
         except httpx.TimeoutException:
             raise CloudError("timeout", "the cloud did not answer in time") from None
         except httpx.TransportError as error:
-            reason = f"cannot reach the cloud: {type(error).__name__}"
-            raise CloudError("unreachable", reason) from None
+            raise _transport_error(self.base_url, error) from None
         if response.is_success:
             return UsageReceipt.model_validate_json(response.content)
         raise _cloud_error(response)
+
+
+def _transport_error(url: str, error: httpx.TransportError) -> CloudError:
+    """No answer from the cloud, with what to check. All of these are retried: the network
+    path or the proxy may come back, and a changed CA file is read on the next attempt."""
+    if is_certificate_problem(error):
+        return CloudError(
+            "tls_verification_failed",
+            f"TLS verification of {url} failed ({reason(error)}); if a TLS-inspecting proxy "
+            "or an internal certificate authority issues the certificate the agent sees, set "
+            "GHES_AGENT_CLOUD_CA_BUNDLE to that CA's certificate file (PEM)",
+        )
+    if isinstance(error, httpx.ProxyError):
+        return CloudError(
+            "proxy_refused",
+            f"the proxy did not open a connection to {url} ({reason(error)}); check the "
+            "proxy in HTTPS_PROXY/HTTP_PROXY and whether it allows the cloud's host",
+        )
+    return CloudError(
+        "unreachable",
+        f"cannot reach the cloud at {url} ({type(error).__name__}: {reason(error)}); check "
+        "GHES_AGENT_CLOUD_URL, the network path and, if one is set, the proxy in "
+        "HTTPS_PROXY/HTTP_PROXY (NO_PROXY lists the hosts reached without it)",
+    )
 
 
 def _cloud_error(response: httpx.Response) -> CloudError:
@@ -113,7 +146,18 @@ def cloud_client_factory(
             url,
             token.get_secret_value(),
             timeout=settings.http_timeout_seconds,
+            verify=cloud_trust_store(settings),
             transport=transport,
         )
 
     return make
+
+
+def cloud_trust_store(settings: AgentSettings) -> ssl.SSLContext | bool:
+    bundle = settings.cloud_ca_bundle
+    try:
+        return trust_store(str(bundle) if bundle is not None else None)
+    except (OSError, ssl.SSLError) as error:
+        raise NotConnectedError(
+            f"GHES_AGENT_CLOUD_CA_BUNDLE={bundle} cannot be used: {reason(error)}"
+        ) from None

@@ -20,6 +20,7 @@ from typing import IO, Any
 import httpx
 
 from services.common.threads import in_thread
+from services.ghes_agent.clients.tls import is_certificate_problem, reason, trust_store
 from services.ghes_agent.domain.errors import SourceError
 from services.ghes_agent.domain.facts import InstanceFacts, UsersSource
 from services.ghes_agent.domain.users_csv import UsersSnapshot, read_users
@@ -57,6 +58,9 @@ class GhesClient:
             verify=verify,
             timeout=timeout,
             transport=transport,
+            # GHES sits beside the agent: HTTPS_PROXY and friends are for the way out to
+            # the cloud, and the CA is GHES's own setting, not the environment's.
+            trust_env=False,
         )
 
     async def __aenter__(self) -> GhesClient:
@@ -132,36 +136,23 @@ class _Guarded:
         try:
             return await self._context.__aenter__()
         except httpx.ConnectError as error:
-            if _is_certificate_problem(error):
+            if is_certificate_problem(error):
                 raise GhesError(
-                    f"TLS verification of {self._where} failed ({_reason(error)}); if the "
+                    f"TLS verification of {self._where} failed ({reason(error)}); if the "
                     "instance uses an internal certificate authority, set "
                     "GHES_AGENT_GHES_CA_BUNDLE to its CA certificate file"
                 ) from None
             raise GhesError(
-                f"cannot reach GHES at {self._where} ({_reason(error)}); check "
+                f"cannot reach GHES at {self._where} ({reason(error)}); check "
                 "GHES_AGENT_GHES_URL and the network path"
             ) from None
         except httpx.TimeoutException:
             raise GhesError(f"GHES did not answer {self._where} in time") from None
         except httpx.TransportError as error:
-            raise GhesError(f"cannot talk to GHES at {self._where} ({_reason(error)})") from None
+            raise GhesError(f"cannot talk to GHES at {self._where} ({reason(error)})") from None
 
     async def __aexit__(self, *exc: Any) -> None:
         await self._context.__aexit__(*exc)
-
-
-def _is_certificate_problem(error: Exception) -> bool:
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _reason(error: Exception) -> str:
-    return str(error) or type(error).__name__
 
 
 def _error_for(response: httpx.Response, path: str) -> GhesError:
@@ -246,6 +237,4 @@ def tls_verification(settings: AgentSettings) -> ssl.SSLContext | bool:
             settings.ghes_url,
         )
         return False
-    if settings.ghes_ca_bundle is not None:
-        return ssl.create_default_context(cafile=str(settings.ghes_ca_bundle))
-    return True
+    return trust_store(str(settings.ghes_ca_bundle) if settings.ghes_ca_bundle else None)
