@@ -7,7 +7,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import httpx
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from shared import public_key_text
+from shared.push_signatures import sign_push
 from tests.conftest import OPERATOR_TOKEN
 
 
@@ -104,6 +108,35 @@ async def import_accounts(
 
 async def push(client: httpx.AsyncClient, token: str, body: dict[str, Any]) -> httpx.Response:
     return await client.post("/server-usage", json=body, headers=auth(token))
+
+
+def signed_push_request(
+    client: httpx.AsyncClient,
+    token: str,
+    body: dict[str, Any],
+    key: Ed25519PrivateKey,
+    **options: Any,
+) -> httpx.Request:
+    """A push as the agent sends it: its key offered in ``X-Agent-Public-Key`` (``offer``:
+    another key, or None for none) and signed with it (``created``: another time)."""
+    content = orjson.dumps(body)
+    offer = options.pop("offer", key)
+    headers = {**auth(token), "Content-Type": "application/json"}
+    if offer is not None:
+        headers["X-Agent-Public-Key"] = public_key_text(offer)
+    request = client.build_request("POST", "/server-usage", content=content, headers=headers)
+    sign_push(request.method, str(request.url), request.headers, content, key, **options)
+    return request
+
+
+async def signed_push(
+    client: httpx.AsyncClient,
+    token: str,
+    body: dict[str, Any],
+    key: Ed25519PrivateKey,
+    **options: Any,
+) -> httpx.Response:
+    return await client.send(signed_push_request(client, token, body, key, **options))
 
 
 async def licenses(client: httpx.AsyncClient, owner: str, **params: Any) -> dict[str, Any]:

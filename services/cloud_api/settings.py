@@ -21,3 +21,8 @@ class Settings(BaseSettings):
     """Memory for everything the process keeps between requests (figures, listings, the
     reports they are computed from), all enterprises together. A warm enterprise of a
     million persons takes some 300 MB; an evicted one is computed again from the database."""
+    push_signature_max_age_seconds: int = 300
+    """A signed push whose ``created`` time is older than this is refused (replayed, or the
+    agent's clock is behind)."""
+    push_signature_clock_skew_seconds: int = 60
+    """How far ahead of the cloud's clock a push's ``created`` time may be."""

@@ -84,13 +84,9 @@ async def running_agent(
             abandon_interrupted_runs(session)
         signing_key = load_or_create_key(settings.data_dir)
         public_key = public_key_text(signing_key)
-        cloud_client = cloud_client_factory(settings, cloud_transport)
+        cloud_client = cloud_client_factory(settings, signing_key, cloud_transport)
         delivery = Delivery(
-            sessions,
-            cloud_client,
-            public_key,
-            retry_policy(settings),
-            connected=is_connected(settings),
+            sessions, cloud_client, retry_policy(settings), connected=is_connected(settings)
         )
         runner = SyncRunner(
             SyncContext(users_source(settings, ghes_transport), settings.hostname, delivery)

@@ -13,7 +13,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
 from shared import public_key_text, sign_report
-from tests.builders import auth, connect, consumed, licenses, new_enterprise, push, report
+from tests.builders import (
+    auth,
+    connect,
+    consumed,
+    licenses,
+    new_enterprise,
+    push,
+    report,
+    signed_push,
+)
 
 SERVER = "air-gapped-1"
 KEY = Ed25519PrivateKey.generate()
@@ -250,10 +259,9 @@ async def test_first_connected_push_teaches_the_key_and_never_replaces_it(
         headers={**auth(token), "X-Agent-Public-Key": public_key_text(KEY)},
     )
     assert first.status_code == 201
-    second = await cloud.post(
-        "/server-usage",
-        json=report(server_id=SERVER, sequence=2),
-        headers={**auth(token), "X-Agent-Public-Key": public_key_text(OTHER_KEY)},
+    # Signed with the key it learned, offering another one.
+    second = await signed_push(
+        cloud, token, report(server_id=SERVER, sequence=2), KEY, offer=OTHER_KEY
     )
     assert second.status_code == 201
     # The key learned first is the one files are checked against.

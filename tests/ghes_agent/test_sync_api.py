@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from services.ghes_agent.main import create_app
 from services.ghes_agent.settings import AgentSettings
 from shared import key_id
+from shared.push_signatures import verify_push
 from tests.ghes_agent.conftest import (
     CLOUD_URL,
     INSTANCE_TOKEN,
@@ -60,6 +61,11 @@ async def test_manual_sync_pushes_the_report_and_keeps_the_receipt(
     assert request.headers["authorization"] == f"Bearer {INSTANCE_TOKEN}"
     instance = (await agent.get("/instance")).json()
     assert request.headers["x-agent-public-key"] == instance["public_key"]
+    # Signed with that key over the method, the path and the gzip body's digest.
+    assert 'agent=("@method" "@path" "content-digest")' in request.headers["signature-input"]
+    verify_push(
+        "POST", str(request.url), request.headers.items(), request.content, instance["public_key"]
+    )
     body = sent_report(route.calls[0])
     assert body["server_id"] == instance["server_id"]
     assert body["hostname"] == "ghes.example.com"

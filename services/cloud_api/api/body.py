@@ -15,6 +15,18 @@ from services.cloud_api.domain.errors import (
 
 
 async def read_body(request: Request, *, max_bytes: int, max_compressed_bytes: int) -> bytes:
+    """The body, decoded."""
+    _sent, body = await read_body_as_sent(
+        request, max_bytes=max_bytes, max_compressed_bytes=max_compressed_bytes
+    )
+    return body
+
+
+async def read_body_as_sent(
+    request: Request, *, max_bytes: int, max_compressed_bytes: int
+) -> tuple[bytes, bytes]:
+    """The body as sent (what ``Content-Digest`` covers: still gzip-compressed, if it was)
+    and decoded. Without a content coding both are the same bytes."""
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip"):
         raise UnsupportedMediaError(f"Content-Encoding {encoding!r} is not supported; use gzip")
@@ -25,12 +37,14 @@ async def read_body(request: Request, *, max_bytes: int, max_compressed_bytes: i
         raise PayloadTooLargeError(f"the body is larger than {wire_limit} bytes")
     decompressor = zlib.decompressobj(wbits=31) if gzipped else None
     chunks: list[bytes] = []
+    sent: list[bytes] = []
     received = size = 0
     async for chunk in request.stream():
         received += len(chunk)
         if received > wire_limit:
             raise PayloadTooLargeError(f"the body is larger than {wire_limit} bytes")
         if decompressor is not None:
+            sent.append(chunk)
             try:
                 # max_length bounds what one chunk may expand to: a gzip bomb stops here.
                 chunk = decompressor.decompress(chunk, max_bytes - size + 1)
@@ -44,4 +58,5 @@ async def read_body(request: Request, *, max_bytes: int, max_compressed_bytes: i
         chunks.append(chunk)
     if decompressor is not None and not decompressor.eof:
         raise InvalidInputError("the gzip body is truncated")
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    return (b"".join(sent) if gzipped else body), body

@@ -1,5 +1,8 @@
 """The agent's client of the cloud API.
 
+Every push carries the agent's public key and an HTTP message signature made with it
+(``shared.push_signatures``): once the cloud knows the key, a stolen token alone cannot push.
+
 It honours ``HTTPS_PROXY``/``HTTP_PROXY`` and ``NO_PROXY`` (httpx reads them when no
 transport is given) and trusts ``GHES_AGENT_CLOUD_CA_BUNDLE`` when set: corporate networks
 reach the internet through a forward proxy, often one that inspects TLS with its own CA.
@@ -11,12 +14,14 @@ import ssl
 from collections.abc import Callable
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from services.ghes_agent.clients.tls import is_certificate_problem, reason, trust_store
 from services.ghes_agent.domain.errors import AgentError, NotConnectedError
 from services.ghes_agent.settings import AgentSettings
-from shared import ErrorBody, UsageReceipt
+from shared import ErrorBody, UsageReceipt, public_key_text
+from shared.push_signatures import sign_push
 
 
 class CloudError(AgentError):
@@ -47,12 +52,14 @@ class CloudClient:
         self,
         base_url: str,
         instance_token: str,
+        signing_key: Ed25519PrivateKey,
         *,
         timeout: float = 120.0,
         verify: ssl.SSLContext | bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._key = signing_key
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {instance_token}"},
@@ -67,13 +74,20 @@ class CloudClient:
     async def __aexit__(self, *_exc: object) -> None:
         await self._client.aclose()
 
-    async def push_report(self, body_gzip: bytes, *, public_key: str | None) -> UsageReceipt:
-        """Send a gzip-compressed report; return the cloud's receipt or raise CloudError."""
-        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
-        if public_key:
-            headers["X-Agent-Public-Key"] = public_key
+    async def push_report(self, body_gzip: bytes) -> UsageReceipt:
+        """Send a gzip-compressed report, signed now; return the cloud's receipt or raise
+        CloudError."""
+        headers = {
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+            "X-Agent-Public-Key": public_key_text(self._key),
+        }
+        request = self._client.build_request(
+            "POST", "/server-usage", content=body_gzip, headers=headers
+        )
+        sign_push(request.method, str(request.url), request.headers, body_gzip, self._key)
         try:
-            response = await self._client.post("/server-usage", content=body_gzip, headers=headers)
+            response = await self._client.send(request)
         except httpx.TimeoutException:
             raise CloudError("timeout", "the cloud did not answer in time") from None
         except httpx.TransportError as error:
@@ -133,7 +147,9 @@ def is_connected(settings: AgentSettings) -> bool:
 
 
 def cloud_client_factory(
-    settings: AgentSettings, transport: httpx.AsyncBaseTransport | None = None
+    settings: AgentSettings,
+    signing_key: Ed25519PrivateKey,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> Callable[[], CloudClient]:
     """A new client per delivery. Checked then, not at start: an agent that only exports
     files for uploading by hand never needs the cloud."""
@@ -145,6 +161,7 @@ def cloud_client_factory(
         return CloudClient(
             url,
             token.get_secret_value(),
+            signing_key,
             timeout=settings.http_timeout_seconds,
             verify=cloud_trust_store(settings),
             transport=transport,

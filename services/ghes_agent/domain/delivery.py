@@ -75,7 +75,6 @@ class Delivery:
 
     sessions: sessionmaker[Session]
     cloud_client: Callable[[], CloudClient]
-    public_key: str
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     connected: bool = True
     """False for an agent without a cloud URL or token: nothing is generated to be sent,
@@ -96,7 +95,7 @@ async def deliver(delivery: Delivery, run_id: str, report_id: str) -> UsageRecei
     )
     try:
         async with delivery.cloud_client() as client:
-            receipt = await client.push_report(body, public_key=delivery.public_key)
+            receipt = await client.push_report(body)
     except CloudError as error:
         raise await in_thread(
             _after_failure, delivery, report_id, error, attempts, created_at

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from services.cloud_api.api.body import read_body
+from services.cloud_api.api.body import read_body_as_sent
 from services.cloud_api.api.deps import InstanceDep, StateDep
 from services.cloud_api.api.receipts import receipt_view
 from services.cloud_api.domain.errors import DomainError
+from services.cloud_api.domain.ingest.push_signatures import PushRequest, SignatureWindow
 from services.cloud_api.domain.ingest.pushes import apply_push, push_refusal
 from services.cloud_api.domain.ingest.refusals import record_unread_refusal
 from services.common.audit_log import AuditContext
@@ -41,7 +43,7 @@ async def post_server_usage(
 ) -> UsageReceipt:
     settings = state.settings
     try:
-        body = await read_body(
+        sent, body = await read_body_as_sent(
             request,
             max_bytes=settings.max_body_bytes,
             max_compressed_bytes=settings.max_compressed_bytes,
@@ -52,7 +54,6 @@ async def post_server_usage(
         refused = push_refusal(instance, audit)
         await run_in_threadpool(record_unread_refusal, state.sessions, refused, error)
         raise
-    public_key = (request.headers.get("x-agent-public-key") or "").strip() or None
     started = time.perf_counter()
     try:
         receipt = await run_in_threadpool(
@@ -61,7 +62,11 @@ async def post_server_usage(
             state.cache,
             instance=instance,
             body=body,
-            public_key=public_key,
+            request=PushRequest(request.method, str(request.url), request.headers.items(), sent),
+            window=SignatureWindow(
+                timedelta(seconds=settings.push_signature_max_age_seconds),
+                timedelta(seconds=settings.push_signature_clock_skew_seconds),
+            ),
             audit=audit,
         )
     except DomainError as error:

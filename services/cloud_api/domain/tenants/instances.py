@@ -119,13 +119,25 @@ def list_instances(session: Session, enterprise_id: int) -> list[ServerInstance]
     )
 
 
-def learn_public_key(session: Session, instance_pk: int, public_key: str) -> None:
-    """The first connected push may introduce the agent's key (its token vouches for it);
-    a key once known is never replaced this way."""
+def offered_public_key(text: str | None) -> str | None:
+    """A push's ``X-Agent-Public-Key``, checked to be an Ed25519 public key."""
+    if not text:
+        return None
     try:
-        load_public_key(public_key)
+        load_public_key(text)
     except ValueError as error:
         raise InvalidInputError(f"X-Agent-Public-Key: {error}", code="invalid_public_key") from None
+    return text
+
+
+def instance_public_key(session: Session, instance_pk: int) -> str | None:
+    return session.scalar(select(ServerInstance.public_key).where(ServerInstance.id == instance_pk))
+
+
+def learn_public_key(session: Session, instance_pk: int, public_key: str) -> None:
+    """The first connected push may introduce the agent's key (its token vouches for it, and
+    its signature, when signed); a key once known is never replaced this way. The key is
+    checked by :func:`offered_public_key` first."""
     session.execute(
         update(ServerInstance)
         .where(ServerInstance.id == instance_pk, ServerInstance.public_key.is_(None))
