@@ -25,6 +25,7 @@ ERROR_STATUSES: dict[int, str] = {
     413: "The body is larger than the limit",
     415: "The body's encoding is not supported",
     422: "The request is invalid; detail names the problem",
+    429: "Too many failed authentications from this address; Retry-After says when to retry",
 }
 
 

@@ -52,6 +52,8 @@ def cloud_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     env = {
         "CLOUD_API_DATABASE_URL": f"sqlite:///{workdir / 'cloud.db'}",
         "CLOUD_API_ADMIN_TOKEN": OPERATOR,
+        # The fuzzer sends wrong tokens by the hundred; locked out, it would test nothing.
+        "CLOUD_API_AUTH_FAILURE_LIMIT": "1000000",
     }
     with uvicorn_server("services.cloud_api.main:create_app", env, workdir / "log") as url:
         with httpx.Client(base_url=url) as http:
@@ -88,6 +90,7 @@ def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         "GHES_AGENT_ADMIN_TOKEN": AGENT_ADMIN,
         "GHES_AGENT_HOSTNAME": "ghes.example.com",
         "GHES_AGENT_SCHEDULER_ENABLED": "false",
+        "GHES_AGENT_AUTH_FAILURE_LIMIT": "1000000",
     }
     with uvicorn_server("services.ghes_agent.main:create_app", env, workdir / "log") as url:
         yield {"url": url}

@@ -23,11 +23,13 @@ from services.cloud_api.api.routes import (
     usage,
 )
 from services.cloud_api.db.migrate import migrate
+from services.cloud_api.db.models import auth_failures
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.reporting.summary import SummaryCache
 from services.cloud_api.metrics import CloudMetrics, FiguresCollector
 from services.cloud_api.settings import Settings
 from services.common.audit_route import declare_audit_actions
+from services.common.auth_limit_http import install_auth_limit
 from services.common.db import make_engine, make_sessions
 from services.common.log_redaction import install_redaction
 from services.common.observability import configure_logging, install_observability
@@ -62,9 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         collector = FiguresCollector(sessions, cache, summaries)
         registry.register(collector)
+        auth_limit.bind(sessions)
         try:
             yield
         finally:
+            auth_limit.bind(None)
             registry.unregister(collector)
             await probe.aclose()
             cache.close()
@@ -74,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="license-sync cloud API", version="1", lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(SummaryFastLane)  # inside observability: its answers are counted too
+    # Outside the fast lane, whose answers authenticate too.
+    auth_limit = install_auth_limit(app, registry, "license_sync_cloud", auth_failures, settings)
     install_observability(app, registry, "license_sync_cloud")
     for module in (
         health,

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.client_address import Network, parse_networks
 
 
 class Settings(BaseSettings):
@@ -26,3 +28,20 @@ class Settings(BaseSettings):
     agent's clock is behind)."""
     push_signature_clock_skew_seconds: int = 60
     """How far ahead of the cloud's clock a push's ``created`` time may be."""
+    auth_failure_limit: int = Field(default=20, ge=1)
+    """Failed authentications (401 answers to requests with credentials) allowed from one
+    client address per window; beyond it, the address is answered 429 until the window
+    ends, valid credentials included."""
+    auth_failure_window_seconds: int = Field(default=60, ge=1)
+    trusted_proxies: str = ""
+    """Reverse proxies (addresses or networks, comma-separated) whose ``X-Forwarded-For``
+    names the client. Empty: the client is the socket peer."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # a wrong entry stops the start, saying which
+        return value
+
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.audit_route import declare_audit_actions
+from services.common.auth_limit_http import install_auth_limit
 from services.common.db import make_engine, make_sessions
 from services.common.log_redaction import install_redaction
 from services.common.observability import configure_logging, install_observability
@@ -23,6 +24,7 @@ from services.ghes_agent.api.errors import install_error_handlers
 from services.ghes_agent.api.routes import router
 from services.ghes_agent.clients.cloud import cloud_client_factory, is_connected
 from services.ghes_agent.db.migrate import migrate
+from services.ghes_agent.db.models import auth_failures
 from services.ghes_agent.domain.delivery import Delivery, RetryPolicy
 from services.ghes_agent.domain.keys import load_or_create_admin_token, load_or_create_key
 from services.ghes_agent.domain.runs import abandon_interrupted_runs, ensure_identity
@@ -55,10 +57,15 @@ def create_app(
             settings, registry, cloud_transport=cloud_transport, ghes_transport=ghes_transport
         ) as state:
             app.state.agent = state
-            yield
+            auth_limit.bind(state.sessions)
+            try:
+                yield
+            finally:
+                auth_limit.bind(None)
 
     app = FastAPI(title="license-sync GHES agent", version="1", lifespan=lifespan)
     install_error_handlers(app)
+    auth_limit = install_auth_limit(app, registry, "license_sync_agent", auth_failures, settings)
     install_observability(app, registry, "license_sync_agent")
     app.include_router(router)
     app.include_router(dashboard.router)

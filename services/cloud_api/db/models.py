@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.audit_log import AuditColumns, append_only
+from services.common.auth_limit import auth_failures_table
 from services.common.db import NAMING_CONVENTION, UTCDateTime
 
 
@@ -225,3 +226,7 @@ class PersonChange(Base):
     # ``[cloud or null, [[instance number, user id, e-mail], ...]]`` as JSON text: no
     # validation per row on the way in, and a few dozen bytes.
     accounts: Mapped[str] = mapped_column(Text)
+
+
+# Failed authentications per client address and window (services/common/auth_limit.py).
+auth_failures = auth_failures_table(Base.metadata)

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.audit_log import AuditColumns, append_only
+from services.common.auth_limit import auth_failures_table
 from services.common.db import NAMING_CONVENTION, UTCDateTime
 
 
@@ -90,3 +91,7 @@ class AuditEntry(AuditColumns, Base):
 
 
 append_only(AuditEntry)
+
+
+# Failed authentications per client address and window (services/common/auth_limit.py).
+auth_failures = auth_failures_table(Base.metadata)
