@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,18 +54,10 @@ class Lock:
 class FailedAuthLimit:
     """At most ``limit`` failed attempts per address in each ``window_seconds``."""
 
-    def __init__(
-        self,
-        table: Table,
-        *,
-        limit: int,
-        window_seconds: int,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, table: Table, *, limit: int, window_seconds: int) -> None:
         self.table = table
         self.limit = limit
         self.window_seconds = window_seconds
-        self.clock = clock
         self._sessions: sessionmaker[Session] | None = None
         self._locked: dict[str, float] = {}
         self._read_at = -math.inf
@@ -82,15 +73,19 @@ class FailedAuthLimit:
 
     async def lock_on(self, address: str) -> Lock | None:
         """The lock on ``address``, if any, as this process last read it."""
-        now = self.clock()
+        now = time.time()
         if now - self._read_at >= REFRESH_SECONDS:
             self._read_at = now  # one reader at a time; the others use the last view
-            await anyio.to_thread.run_sync(self._read_locks, now)
+            locked = await anyio.to_thread.run_sync(self._read_locks, now)
+            if locked is not None:
+                # Keep what this process learned meanwhile from its own counts.
+                known = {a: until for a, until in self._locked.items() if until > now}
+                self._locked = {**dict.fromkeys(locked, self._window_end(now)), **known}
         return self._lock(address, now)
 
     async def record_failure(self, address: str) -> Lock | None:
         """Count a failed attempt; the lock when it is beyond the limit."""
-        now = self.clock()
+        now = time.time()
         failures = await anyio.to_thread.run_sync(self._count, address, now)
         if failures < self.limit:
             return None
@@ -109,23 +104,24 @@ class FailedAuthLimit:
     def _window_end(self, now: float) -> float:
         return float(self._window_start(now) + self.window_seconds)
 
-    def _read_locks(self, now: float) -> None:
+    def _read_locks(self, now: float) -> list[str] | None:
+        """The addresses locked in the current window; None when they cannot be read."""
         sessions, table = self._sessions, self.table
         if sessions is None:
-            return
+            return None
         try:
             with sessions() as session:
-                addresses = session.scalars(
-                    select(table.c.address).where(
-                        table.c.window_start == self._window_start(now),
-                        table.c.failures >= self.limit,
+                return list(
+                    session.scalars(
+                        select(table.c.address).where(
+                            table.c.window_start == self._window_start(now),
+                            table.c.failures >= self.limit,
+                        )
                     )
-                ).all()
+                )
         except Exception as error:  # the database answers for itself elsewhere; no lock
             log.warning("could not read the failed-authentication locks: %s", error)
-            return
-        end = self._window_end(now)
-        self._locked = dict.fromkeys(addresses, end)
+            return None
 
     def _count(self, address: str, now: float) -> int:
         """Upsert this window's counter (and forget finished windows); the new total."""

@@ -159,6 +159,18 @@ async def test_a_wrong_ca_fails_with_advice_in_sync_status(
     assert status["next_retry_at"] is not None
 
 
+async def test_an_unreadable_ca_bundle_is_named_and_retried(
+    agent_settings: AgentSettings, proxy_env: Callable[..., None], tmp_path: Path
+) -> None:
+    proxy_env()
+    missing = agent_settings.model_copy(update={"cloud_ca_bundle": tmp_path / "missing.pem"})
+    run, status = await sync_once(missing)
+    assert run["status"] == "failed"
+    assert "GHES_AGENT_CLOUD_CA_BUNDLE" in status["undelivered_error"]
+    assert status["pending_reports"] == 1
+    assert status["next_retry_at"] is not None
+
+
 async def test_a_proxy_that_is_down_is_retried_until_it_is_back(
     cloud: httpx.AsyncClient,
     owner: str,

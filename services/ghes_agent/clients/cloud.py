@@ -171,10 +171,13 @@ def cloud_client_factory(
 
 
 def cloud_trust_store(settings: AgentSettings) -> ssl.SSLContext | bool:
+    """Read at each delivery: a file fixed after a failure is used by the next retry."""
     bundle = settings.cloud_ca_bundle
     try:
         return trust_store(str(bundle) if bundle is not None else None)
     except (OSError, ssl.SSLError) as error:
-        raise NotConnectedError(
-            f"GHES_AGENT_CLOUD_CA_BUNDLE={bundle} cannot be used: {reason(error)}"
+        raise CloudError(
+            "cloud_ca_bundle_unreadable",
+            f"GHES_AGENT_CLOUD_CA_BUNDLE={bundle} cannot be used ({reason(error)}): it must "
+            "be a readable file of PEM certificates",
         ) from None
