@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
@@ -24,6 +25,7 @@ from scripts.servers import uvicorn_server
 from services.cloud_api.db.models import Enterprise
 from services.common.db import make_engine
 from shared import public_key_text, sign_report
+from shared.push_signatures import sign_push
 from tests.builders import account, auth, report
 
 OPERATOR = "lsop_concurrency-operator"
@@ -69,9 +71,12 @@ def _connect(client: Client, owner: str, server_id: str, **extra: Any) -> str:
 
 
 def _push(client: Client, token: str, expected: int, users: Any, **options: Any) -> None:
+    """As the agent pushes: its key offered, the request signed with it."""
     body = report(users, server_id="agent", hostname=f"agent.{client.slug}.example", **options)
-    headers = {"X-Agent-Public-Key": public_key_text(AGENT_KEY)}
-    client.call(expected, "POST", "/server-usage", token, json=body, headers=headers)
+    content = orjson.dumps(body)
+    headers = {"X-Agent-Public-Key": public_key_text(AGENT_KEY), "Content-Type": "application/json"}
+    sign_push("POST", f"{client.http.base_url}/server-usage", headers, content, AGENT_KEY)
+    client.call(expected, "POST", "/server-usage", token, content=content, headers=headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +166,12 @@ def test_concurrent_writes_of_every_kind_never_fail(
     new_database_url: Callable[[], str], tmp_path: Path
 ) -> None:
     database_url = new_database_url()
-    env = {"CLOUD_API_DATABASE_URL": database_url, "CLOUD_API_ADMIN_TOKEN": OPERATOR}
+    env = {
+        "CLOUD_API_DATABASE_URL": database_url,
+        "CLOUD_API_ADMIN_TOKEN": OPERATOR,
+        # Every tenant's life has an expected 401, all from one address: not a guesser.
+        "CLOUD_API_AUTH_FAILURE_LIMIT": "1000000",
+    }
     app = "services.cloud_api.main:create_app"
     with (
         uvicorn_server(app, env, tmp_path / "cloud.log") as url,
