@@ -1,4 +1,9 @@
-"""The usage report: what an agent sends the cloud (SPEC section 3), schema version 1.
+"""The usage report: what an agent sends the cloud (SPEC sections 3 and 7.4).
+
+Schema version 1 carries the users; version 2 adds ``advanced_security_user_ids``, the
+users among them who are GitHub Advanced Security active committers. The cloud accepts
+both, so an agent not yet upgraded keeps working; an agent sends version 2 only when it
+read committers (docs/decisions.md).
 
 Two views of one contract. :class:`UsageReport` is the pydantic model: it documents the
 format, drives the OpenAPI description and serves callers with a handful of users. The
@@ -15,7 +20,7 @@ import operator
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self, cast
 
 import orjson
 from pydantic import (
@@ -26,12 +31,15 @@ from pydantic import (
     Field,
     StrictInt,
     ValidationError,
+    model_validator,
 )
 
 from shared.emails import InvalidEmailError, normalize_email, normalize_stripped
 
-SCHEMA_VERSION: Literal[1] = 1
+SCHEMA_VERSION: Literal[2] = 2
+"""The newest version, which agents send when they have committers to report."""
 MAX_USER_ID = 2**63 - 1
+COMMITTERS = "advanced_security_user_ids"
 
 ServerId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 
@@ -59,15 +67,18 @@ class Excluded(_Wire):
     suspended: Annotated[StrictInt, Field(ge=0)]
 
 
+UserId = Annotated[StrictInt, Field(gt=0, le=MAX_USER_ID)]
+
+
 class ReportUser(_Wire):
-    id: Annotated[StrictInt, Field(gt=0, le=MAX_USER_ID)]
+    id: UserId
     email: Annotated[str | None, AfterValidator(_check_email)]
 
 
 class ReportHeader(_Wire):
     """Everything in a report but its users."""
 
-    schema_version: Literal[1]
+    schema_version: Literal[1, 2]
     report_id: uuid.UUID
     server_id: ServerId
     hostname: Annotated[str, Field(min_length=1, max_length=253)]
@@ -80,6 +91,21 @@ class ReportHeader(_Wire):
 
 class UsageReport(ReportHeader):
     users: list[ReportUser]
+    advanced_security_user_ids: list[UserId] | None = None
+    """Version 2 only, and required there: the IDs of the users (of this report) who are
+    GitHub Advanced Security active committers on the instance, each once."""
+
+    @model_validator(mode="after")
+    def _committers_are_users(self) -> Self:
+        problem = committers_problem(
+            self.schema_version,
+            COMMITTERS in self.model_fields_set,
+            self.advanced_security_user_ids,
+            [user.id for user in self.users],
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class ReportFormatError(ValueError):
@@ -99,6 +125,9 @@ class ParsedReport:
     keys_deferred: bool = False
     """Parsed with ``defer_keys``: the caller normalizes (and so validates) the addresses
     with :func:`email_keys_of`, chunk by chunk."""
+    advanced_security_user_ids: list[int] | None = None
+    """The committers of a version 2 report (each one of ``user_ids``); ``None`` for a
+    version 1 report, which says nothing about committers."""
 
     @property
     def user_count(self) -> int:
@@ -106,6 +135,7 @@ class ParsedReport:
 
 
 _HEADER_FIELDS = frozenset(ReportHeader.model_fields)
+_BODY_LISTS = frozenset({"users", COMMITTERS})
 _USER_KEYS = frozenset(ReportUser.model_fields)
 _USER_KEYS_VIEW = dict.fromkeys(_USER_KEYS).keys()
 _get_id = operator.itemgetter("id")
@@ -119,18 +149,58 @@ def parse_report(body: bytes | dict[str, Any], *, defer_keys: bool = False) -> P
     normalization (the costly part, and the last check) to :func:`email_keys_of`: the cloud
     runs it while PostgreSQL stores the rows already checked."""
     document = _load_object(body) if isinstance(body, bytes) else body
-    unknown = sorted(set(document) - _HEADER_FIELDS - {"users"})
+    unknown = sorted(set(document) - _HEADER_FIELDS - _BODY_LISTS)
     if unknown:
         raise ReportFormatError(f"unknown field(s): {', '.join(unknown)}")
     if "users" not in document:
         raise ReportFormatError("users: field required")
     try:
-        header = ReportHeader.model_validate({k: v for k, v in document.items() if k != "users"})
+        header = ReportHeader.model_validate(
+            {k: v for k, v in document.items() if k not in _BODY_LISTS}
+        )
     except ValidationError as error:
         raise ReportFormatError(describe_validation_error(error)) from None
     ids, emails, keys = _parse_users(document["users"], normalize=not defer_keys)
+    committers = document.get(COMMITTERS)
+    problem = committers_problem(header.schema_version, COMMITTERS in document, committers, ids)
+    if problem is not None:
+        raise ReportFormatError(problem)
     content_hash = hashlib.sha256(canonical_bytes(document)).hexdigest()
-    return ParsedReport(header, ids, emails, keys, content_hash, keys_deferred=defer_keys)
+    return ParsedReport(
+        header,
+        ids,
+        emails,
+        keys,
+        content_hash,
+        keys_deferred=defer_keys,
+        advanced_security_user_ids=cast("list[int] | None", committers),
+    )
+
+
+def committers_problem(
+    version: int, given: bool, committers: object, user_ids: Sequence[int]
+) -> str | None:
+    """What is wrong with a report's ``advanced_security_user_ids``, or None. The pydantic
+    model and the bulk parser both ask this, so they refuse the same reports."""
+    if version == 1:
+        return f"{COMMITTERS}: only in schema_version 2 reports" if given else None
+    if not isinstance(committers, list):
+        return f"{COMMITTERS}: must be an array (required in schema_version 2)"
+    if not committers:
+        return None
+    seen: set[int] = set()
+    for index, user_id in enumerate(committers):
+        if type(user_id) is not int or not 0 < user_id <= MAX_USER_ID:
+            return f"{COMMITTERS}[{index}]: must be a positive integer"
+        if user_id in seen:
+            return f"{COMMITTERS}[{index}]: duplicate user id {user_id}"
+        seen.add(user_id)
+    # One pass over the users against the (usually few) committers, not a set of them all.
+    missing = seen.difference(user_ids)
+    if missing:
+        index, user_id = next((i, u) for i, u in enumerate(committers) if u in missing)
+        return f"{COMMITTERS}[{index}]: user id {user_id} is not a user of this report"
+    return None
 
 
 def email_keys_of(report: ParsedReport, start: int, stop: int) -> list[str | None]:
@@ -244,10 +314,16 @@ def describe_validation_error(error: ValidationError, limit: int = 3) -> str:
     return "; ".join(parts)
 
 
-def dump_report(header: ReportHeader, users: Iterable[tuple[int, str | None]]) -> bytes:
-    """Serialize a report without building a model per user."""
+def dump_report(
+    header: ReportHeader,
+    users: Iterable[tuple[int, str | None]],
+    advanced_security_user_ids: Iterable[int] | None = None,
+) -> bytes:
+    """Serialize a report without building a model per user (committers: version 2)."""
     document = header.model_dump(mode="json")
     document["users"] = [{"id": user_id, "email": email} for user_id, email in users]
+    if advanced_security_user_ids is not None:
+        document[COMMITTERS] = list(advanced_security_user_ids)
     return orjson.dumps(document)
 
 

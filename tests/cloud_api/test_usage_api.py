@@ -157,7 +157,7 @@ async def test_a_bad_address_deep_in_a_large_report_is_named_and_nothing_is_stor
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        ({"schema_version": 2}, "schema_version"),
+        ({"schema_version": 3}, "schema_version"),
         ({"sequence": "3"}, "sequence"),
         ({"extra": True}, "unknown field(s): extra"),
         ({"generated_at": "yesterday"}, "generated_at"),

@@ -118,10 +118,75 @@ def mutated_reports(draw: st.DrawFn) -> Any:
     return copy.deepcopy(document)
 
 
+@st.composite
+def mutated_committer_reports(draw: st.DrawFn) -> Any:
+    """Version 1 or 2 reports whose committers are right, missing, misplaced or wrong."""
+    users = draw(st.lists(st.integers(min_value=1, max_value=6), unique=True, max_size=4))
+    document: dict[str, Any] = report([(u, None) for u in users])
+    document["schema_version"] = draw(st.sampled_from([1, 2, 3, "2", True]))
+    choice = draw(st.sampled_from(["absent", "users", "any", "value"]))
+    if choice == "users":
+        document["advanced_security_user_ids"] = draw(
+            st.lists(st.sampled_from(users), max_size=4) if users else st.just([])
+        )
+    elif choice == "any":
+        document["advanced_security_user_ids"] = draw(
+            st.lists(st.one_of(st.integers(min_value=-1, max_value=8), values), max_size=4)
+        )
+    elif choice == "value":
+        document["advanced_security_user_ids"] = draw(values)
+    return document
+
+
 @settings(max_examples=300, deadline=None)
-@given(mutated_reports())
+@given(st.one_of(mutated_reports(), mutated_committer_reports()))
 def test_bulk_parser_and_model_agree(document: Any) -> None:
     assert _parser_accepts(document) == _model_accepts(document)
+
+
+def test_a_version_2_report_carries_its_committers() -> None:
+    body = {**report([(5, "a@example.com"), (9, None)]), "schema_version": 2}
+    body["advanced_security_user_ids"] = [9]
+    parsed = parse_report(orjson.dumps(body))
+    assert parsed.header.schema_version == 2
+    assert parsed.advanced_security_user_ids == [9]
+    assert UsageReport.model_validate(body).advanced_security_user_ids == [9]
+    empty = parse_report(orjson.dumps({**body, "advanced_security_user_ids": []}))
+    assert empty.advanced_security_user_ids == []
+
+
+def test_a_version_1_report_says_nothing_about_committers() -> None:
+    assert parse_report(orjson.dumps(report())).advanced_security_user_ids is None
+
+
+@pytest.mark.parametrize(
+    ("version", "committers", "problem"),
+    [
+        (2, [5, 42], "advanced_security_user_ids[1]: user id 42 is not a user of this report"),
+        (2, [5, 5], "advanced_security_user_ids[1]: duplicate user id 5"),
+        (2, [0], "advanced_security_user_ids[0]: must be a positive integer"),
+        (2, ["5"], "advanced_security_user_ids[0]: must be a positive integer"),
+        (2, None, "advanced_security_user_ids: must be an array"),
+        (1, [5], "advanced_security_user_ids: only in schema_version 2 reports"),
+    ],
+)
+def test_committers_that_break_the_contract_are_named(
+    version: int, committers: object, problem: str
+) -> None:
+    body: dict[str, Any] = {**report([(5, "a@example.com")]), "schema_version": version}
+    if committers is not None or version == 1:
+        body["advanced_security_user_ids"] = committers
+    with pytest.raises(ReportFormatError) as refused:
+        parse_report(orjson.dumps(body))
+    assert problem in str(refused.value)
+
+
+def test_dump_report_writes_committers_only_when_given() -> None:
+    header = parse_report(orjson.dumps(report([(3, None)]))).header
+    assert b"advanced_security" not in shared.dump_report(header, [(3, None)])
+    v2 = header.model_copy(update={"schema_version": 2})
+    dumped = parse_report(shared.dump_report(v2, [(3, None)], [3]))
+    assert dumped.advanced_security_user_ids == [3]
 
 
 @pytest.mark.parametrize("body", [b"[]", b'"report"', b"{", b"\xff"])
