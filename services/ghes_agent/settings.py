@@ -29,6 +29,9 @@ class AgentSettings(BaseSettings):
     with ``NO_PROXY`` for hosts reached directly (the cloud connection only: GHES is always
     reached directly)."""
     users_csv: Path | None = None
+    advanced_security_csv: Path | None = None
+    """With ``users_csv``: GHES's Advanced Security license report (CSV), whose committers
+    are reported (schema version 2)."""
     ghes_url: str | None = None
     """The GHES instance to read users from (its https:// address); takes precedence over
     ``users_csv``."""
@@ -38,6 +41,10 @@ class AgentSettings(BaseSettings):
     """CA certificates (PEM) for an instance whose certificate an internal CA issued."""
     ghes_verify_tls: bool = True
     """Turning this off is logged loudly at every use: only for a first test."""
+    ghes_enterprise: str | None = None
+    """The instance's enterprise slug (its ``/enterprises/SLUG`` address): set, the GitHub
+    Advanced Security active committers are read and reported (schema version 2). The
+    token then also needs ``manage_billing:enterprise``."""
     ghes_report_max_wait_seconds: float = 600.0
     ghes_report_poll_seconds: float = 5.0
     hostname: str = socket.getfqdn()

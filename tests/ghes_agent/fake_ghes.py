@@ -1,5 +1,7 @@
 """A small fake GHES: the all_users.csv report with its 202-then-200 sequence, the license
-and meta endpoints, served over real HTTPS with a test certificate authority."""
+and meta endpoints, and the enterprise's Advanced Security active committers (paged by
+repository, with GitHub's Link header), served over real HTTPS with a test certificate
+authority."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from fastapi import FastAPI, Header, Response
+from fastapi import FastAPI, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 TOKEN = "ghp_site-admin-token"
@@ -43,14 +45,19 @@ class FakeGhesState:
         }
     )
     version: str = "3.14.2"
+    enterprise: str = "acme"
+    committers: dict[str, list[str]] = field(default_factory=dict)
+    """Per repository (``org/repo``): the logins that pushed to it in the last 90 days."""
+    purchased_committers: int = 100
     requests: list[str] = field(default_factory=list)
+    """Paths asked for (the committers' with their ``page``)."""
 
 
 def create_fake_ghes(state: FakeGhesState) -> FastAPI:
     app = FastAPI()
 
-    def gate(path: str, authorization: str | None) -> Response | None:
-        state.requests.append(path)
+    def gate(path: str, authorization: str | None, seen: str | None = None) -> Response | None:
+        state.requests.append(seen or path)
         if path in state.status:
             return JSONResponse({"message": "forced"}, status_code=state.status[path])
         if authorization != f"token {TOKEN}":
@@ -79,7 +86,71 @@ def create_fake_ghes(state: FakeGhesState) -> FastAPI:
             {"installed_version": state.version, "verifiable_password_authentication": True}
         )
 
+    @app.get("/api/v3/enterprises/{enterprise}/settings/billing/advanced-security")
+    def advanced_security(
+        request: Request,
+        enterprise: str,
+        per_page: int = Query(30),
+        page: int = Query(1),
+        authorization: str | None = Header(None),
+    ) -> Response:
+        path = f"/api/v3/enterprises/{enterprise}/settings/billing/advanced-security"
+        refused = gate(path, authorization, f"{path}?page={page}")
+        if refused is not None:
+            return refused
+        if enterprise != state.enterprise:
+            return JSONResponse({"message": "Not Found"}, status_code=404)
+        per_page = min(max(per_page, 1), 100)
+        names = sorted(state.committers)
+        body = committers_body(state, names[(page - 1) * per_page : page * per_page])
+        last = max(1, -(-len(names) // per_page))
+        link = link_header(str(request.url.remove_query_params("page")), page, last)
+        return JSONResponse(body, headers={"Link": link} if link else {})
+
     return app
+
+
+def committers_body(state: FakeGhesState, names: list[str]) -> dict[str, Any]:
+    """GitHub's documented answer for one page of repositories."""
+    everyone = {login.lower() for logins in state.committers.values() for login in logins}
+    return {
+        "total_advanced_security_committers": len(everyone),
+        "total_count": len(state.committers),
+        "maximum_advanced_security_committers": len(everyone),
+        "purchased_advanced_security_committers": state.purchased_committers,
+        "repositories": [
+            {
+                "name": name,
+                "advanced_security_committers": len(state.committers[name]),
+                "advanced_security_committers_breakdown": [
+                    {
+                        "user_login": login,
+                        "last_pushed_date": "2026-11-20",
+                        "last_pushed_email": f"{login.lower()}@example.com",
+                    }
+                    for login in state.committers[name]
+                ],
+            }
+            for name in names
+        ],
+    }
+
+
+def link_header(base: str, page: int, last: int) -> str:
+    """GitHub's Link header: next and last, prev and first where they apply."""
+    join = "&" if "?" in base else "?"
+
+    def url(n: int) -> str:
+        return f"<{base}{join}page={n}>"
+
+    links = []
+    if page > 1:
+        links.append(f'{url(page - 1)}; rel="prev"')
+    if page < last:
+        links += [f'{url(page + 1)}; rel="next"', f'{url(last)}; rel="last"']
+    if page > 1:
+        links.append(f'{url(1)}; rel="first"')
+    return ", ".join(links)
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,114 @@ async def test_an_answer_that_is_not_ghes_is_refused() -> None:
     async with client() as ghes:
         with pytest.raises(GhesError, match="is this a GHES instance"):
             await ghes.installed_version()
+
+
+COMMITTERS = f"{URL}/api/v3/enterprises/acme/settings/billing/advanced-security"
+
+
+def committers_page(*logins: str) -> dict[str, object]:
+    return {
+        "total_advanced_security_committers": len(logins),
+        "total_count": 1,
+        "maximum_advanced_security_committers": len(logins),
+        "purchased_advanced_security_committers": 10,
+        "repositories": [
+            {
+                "name": "acme/app",
+                "advanced_security_committers": len(logins),
+                "advanced_security_committers_breakdown": [
+                    {"user_login": login, "last_pushed_date": "2026-11-20", "last_pushed_email": ""}
+                    for login in logins
+                ],
+            }
+        ],
+    }
+
+
+async def read_committers(**options: float) -> frozenset[str]:
+    from services.ghes_agent.clients.advanced_security import read_committers as read
+
+    async with client(**options) as ghes:
+        return await read(ghes.get_page, ghes.base_url, "acme")
+
+
+@respx.mock
+async def test_committer_pages_are_followed_by_their_link_header() -> None:
+    route = respx.get(url__startswith=COMMITTERS).mock(
+        side_effect=[
+            httpx.Response(
+                200,
+                json=committers_page("Mona", "hubot"),
+                headers={"Link": f'<{COMMITTERS}?per_page=100&page=2>; rel="next"'},
+            ),
+            httpx.Response(200, json=committers_page("mona", "octocat")),
+        ]
+    )
+    assert await read_committers() == {"mona", "hubot", "octocat"}
+    assert [call.request.url.params["page"] for call in route.calls] == ["1", "2"]
+    assert all(c.request.url.params["per_page"] == "100" for c in route.calls)
+    assert route.calls[1].request.headers["authorization"] == "token ghp_token"
+
+
+@respx.mock
+async def test_a_next_page_on_another_host_is_not_followed() -> None:
+    respx.get(url__startswith=COMMITTERS).mock(
+        return_value=httpx.Response(
+            200,
+            json=committers_page("mona"),
+            headers={"Link": '<https://elsewhere.example/steal?page=2>; rel="next"'},
+        )
+    )
+    elsewhere = respx.get(url__startswith="https://elsewhere.example")
+    with pytest.raises(GhesError, match="on another host"):
+        await read_committers()
+    assert not elsewhere.called
+
+
+@respx.mock
+async def test_pages_that_lead_back_are_refused() -> None:
+    respx.get(url__startswith=COMMITTERS).mock(
+        return_value=httpx.Response(
+            200,
+            json=committers_page("mona"),
+            headers={"Link": f'<{COMMITTERS}?per_page=100&page=1>; rel="next"'},
+        )
+    )
+    with pytest.raises(GhesError, match="lead back"):
+        await read_committers()
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"total_count": 0}, "did not list repositories"),
+        ({"repositories": [{"name": "acme/app"}]}, "without its committers breakdown"),
+        (
+            {"repositories": [{"advanced_security_committers_breakdown": [{"login": "x"}]}]},
+            "without user_login",
+        ),
+    ],
+)
+@respx.mock
+async def test_answers_unlike_githubs_documented_one_are_refused(
+    body: dict[str, object], problem: str
+) -> None:
+    respx.get(url__startswith=COMMITTERS).mock(return_value=httpx.Response(200, json=body))
+    with pytest.raises(GhesError, match=problem):
+        await read_committers()
+
+
+@respx.mock
+async def test_a_transport_failure_on_a_later_page_fails_the_whole_read() -> None:
+    respx.get(url__startswith=COMMITTERS).mock(
+        side_effect=[
+            httpx.Response(
+                200,
+                json=committers_page("mona"),
+                headers={"Link": f'<{COMMITTERS}?per_page=100&page=2>; rel="next"'},
+            ),
+            httpx.ConnectError("connection reset"),
+        ]
+    )
+    with pytest.raises(GhesError, match="cannot reach GHES"):
+        await read_committers()

@@ -3,6 +3,7 @@ errors administrators meet, each shown in /sync/status with what to do."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 
@@ -49,6 +50,7 @@ def ghes(ghes_state: FakeGhesState, ghes_url: str) -> FakeGhesState:
     ghes_state.preparing_answers = 2
     ghes_state.status = {}
     ghes_state.requests = []
+    ghes_state.committers = {}
     return ghes_state
 
 
@@ -135,6 +137,81 @@ async def test_ghes_is_reached_directly_whatever_the_proxy_variables_say(
     run, _status = await run_sync(ghes_settings)
     assert run["status"] == "succeeded", run
     assert "/api/v3/meta" in ghes.requests
+
+
+COMMITTERS_PATH = "/api/v3/enterprises/acme/settings/billing/advanced-security"
+
+
+async def test_without_an_enterprise_slug_committers_are_not_read_and_the_report_is_v1(
+    ghes: FakeGhesState, ghes_settings: AgentSettings, cloud_mock: respx.MockRouter
+) -> None:
+    ghes.committers = {"acme/app": ["user1"]}
+    run, _ = await run_sync(ghes_settings)
+    assert run["status"] == "succeeded", run
+    body = sent_report(cloud_mock.calls[-1])
+    assert body["schema_version"] == 1
+    assert "advanced_security_user_ids" not in body
+    assert not any("advanced-security" in path for path in ghes.requests)
+
+
+async def test_committers_are_read_over_every_page_and_sent_as_user_ids(
+    ghes: FakeGhesState, ghes_settings: AgentSettings, cloud_mock: respx.MockRouter
+) -> None:
+    # 150 repositories: two pages of 100. user1 pushed everywhere (one committer), USER2
+    # only to a repository on the second page (logins are case-insensitive), user4 is
+    # suspended (not reported, so not a committer) and nobody here is "departed".
+    ghes.committers = {f"acme/repo{n:03}": ["user1"] for n in range(150)}
+    ghes.committers["acme/repo140"] = ["user1", "USER2", "departed"]
+    ghes.committers["acme/repo005"] = ["user1", "user4"]
+    settings = ghes_settings.model_copy(update={"ghes_enterprise": "acme"})
+    run, _ = await run_sync(settings)
+    assert run["status"] == "succeeded", run
+    assert [p for p in ghes.requests if "advanced-security" in p] == [
+        f"{COMMITTERS_PATH}?page=1",
+        f"{COMMITTERS_PATH}?page=2",
+    ]
+    body = sent_report(cloud_mock.calls[-1])
+    assert body["schema_version"] == 2
+    assert body["advanced_security_user_ids"] == [1, 2]
+    assert [user["id"] for user in body["users"]] == [1, 2, 3]
+    assert "user1" not in json.dumps(body)  # logins never leave the agent
+
+
+async def test_no_committers_is_a_v2_report_with_none(
+    ghes: FakeGhesState, ghes_settings: AgentSettings, cloud_mock: respx.MockRouter
+) -> None:
+    settings = ghes_settings.model_copy(update={"ghes_enterprise": "acme"})
+    run, _ = await run_sync(settings)
+    assert run["status"] == "succeeded", run
+    body = sent_report(cloud_mock.calls[-1])
+    assert (body["schema_version"], body["advanced_security_user_ids"]) == (2, [])
+
+
+@pytest.mark.parametrize(
+    ("enterprise", "status", "advice"),
+    [
+        ("wrong-slug", None, "check GHES_AGENT_GHES_ENTERPRISE"),
+        ("acme", 403, "manage_billing:enterprise"),
+        ("acme", 401, "wrong, expired or revoked"),
+        ("acme", 503, "maintenance mode"),
+    ],
+)
+async def test_committer_errors_fail_the_run_with_advice_and_send_nothing(
+    ghes: FakeGhesState,
+    ghes_settings: AgentSettings,
+    cloud_mock: respx.MockRouter,
+    enterprise: str,
+    status: int | None,
+    advice: str,
+) -> None:
+    if status is not None:
+        ghes.status = {COMMITTERS_PATH: status}
+    settings = ghes_settings.model_copy(update={"ghes_enterprise": enterprise})
+    run, sync_status = await run_sync(settings)
+    assert run["status"] == "failed"
+    assert advice in str(run["error"])
+    assert advice in str(sync_status["last_error"])
+    assert not cloud_mock["server_usage"].called
 
 
 async def test_unlimited_license_is_reported_as_null_seats(

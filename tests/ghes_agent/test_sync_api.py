@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -216,6 +217,31 @@ async def test_an_unreadable_users_file_sends_nothing(
     assert run["status"] == "failed"
     assert "cannot read the users file" in run["error"]
     assert route.call_count == 0
+
+
+@respx.mock
+async def test_a_committers_file_beside_the_users_file_sends_a_v2_report(
+    agent_settings: AgentSettings, tmp_path: Path
+) -> None:
+    route = respx.post(f"{CLOUD_URL}/server-usage").mock(side_effect=receipt_for)
+    committers = tmp_path / "ghas_active_committers.csv"
+    committers.write_text(
+        "User login,Organization / repository,Last pushed date,Last pushed email\n"
+        "user2,acme/app,2026-11-20,hubot@example.com\n"
+        "user4,acme/app,2026-11-20,sus@example.com\n"
+    )
+    settings = agent_settings.model_copy(update={"advanced_security_csv": committers})
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), client_for(app) as client:
+        run = await sync_now(client)
+        assert run["status"] == "succeeded", run
+        body = sent_report(route.calls[0])
+        assert (body["schema_version"], body["advanced_security_user_ids"]) == (2, [2])
+        committers.write_text("login\nuser2\n")
+        run = await sync_now(client)
+    assert run["status"] == "failed"
+    assert "lacks the column User login" in run["error"]
+    assert route.call_count == 1
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,10 @@ The site-admin report ``/stafftools/reports/all_users.csv`` is fetched with a si
 token; GHES answers 202 while it prepares the report, so the client waits and asks again,
 within a bound. The CSV is streamed to a temporary file and parsed from there: a large
 instance's report is never held in memory whole, let alone several times.
+
+With an enterprise slug set, the GitHub Advanced Security active committers are read
+first, from the enterprise billing endpoint (``advanced_security.py``), so that the users
+report keeps only the committers' IDs as it goes by.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from typing import IO, Any
 import httpx
 
 from services.common.threads import in_thread
+from services.ghes_agent.clients.advanced_security import Advice, read_committers
+from services.ghes_agent.clients.errors import GhesError
 from services.ghes_agent.clients.tls import is_certificate_problem, reason, trust_store
 from services.ghes_agent.domain.errors import SourceError
 from services.ghes_agent.domain.facts import InstanceFacts, UsersSource
@@ -31,10 +37,6 @@ log = logging.getLogger(__name__)
 REPORT_PATH = "/stafftools/reports/all_users.csv"
 LICENSE_PATH = "/api/v3/enterprise/settings/license"
 META_PATH = "/api/v3/meta"
-
-
-class GhesError(SourceError):
-    """A GHES answer an administrator must act on; the message says what to do."""
 
 
 class GhesClient:
@@ -69,14 +71,24 @@ class GhesClient:
     async def __aexit__(self, *_exc: object) -> None:
         await self._client.aclose()
 
-    async def collect(self) -> InstanceFacts:
-        """Everything a report needs, or GhesError: never a report from partial data."""
+    async def collect(self, enterprise: str | None = None) -> InstanceFacts:
+        """Everything a report needs, or GhesError: never a report from partial data.
+        ``enterprise``: the slug to read Advanced Security committers for (None: not read)."""
         version = await self.installed_version()
         license_info = await self.license()
+        committers = None
+        if enterprise is not None:
+            committers = await read_committers(self.get_page, self.base_url, enterprise)
         with tempfile.TemporaryFile("w+b") as spool:
             await self.download_users_report(spool)
             spool.seek(0)
-            snapshot = await in_thread(_parse_spooled, spool)
+            snapshot = await in_thread(_parse_spooled, spool, committers)
+        if snapshot.committers_not_reported:
+            log.info(
+                "%d Advanced Security committer(s) are not among the reported users "
+                "(suspended, or not found in all_users.csv): not reported",
+                snapshot.committers_not_reported,
+            )
         return InstanceFacts(snapshot, version, license_info)
 
     async def installed_version(self) -> str:
@@ -109,17 +121,26 @@ class GhesClient:
             await asyncio.sleep(self.report_poll_interval)
 
     async def _get_json(self, path: str) -> dict[str, Any]:
-        async with self._stream(path) as response:
+        body, _ = await self.get_page(path)
+        return body
+
+    async def get_page(
+        self, url: str, advice: Advice | None = None
+    ) -> tuple[dict[str, Any], str | None]:
+        """A JSON object and the URL of the next page (the ``Link`` header's ``next``), if
+        any. ``advice`` words a refusal the caller understands better than the default."""
+        async with self._stream(url) as response:
             await response.aread()
             if response.status_code != 200:
-                raise _error_for(response, path)
+                raise (advice and advice(response.status_code)) or _error_for(response, url)
             try:
                 body = response.json()
             except ValueError:
-                raise GhesError(f"{path} did not answer JSON: is this a GHES instance?") from None
+                raise GhesError(f"{url} did not answer JSON: is this a GHES instance?") from None
+            next_url = response.links.get("next", {}).get("url")
         if not isinstance(body, dict):
-            raise GhesError(f"{path} answered something other than a JSON object")
-        return body
+            raise GhesError(f"{url} answered something other than a JSON object")
+        return body, next_url
 
     def _stream(self, path: str) -> Any:
         return _Guarded(self._client, self.base_url, path)
@@ -130,7 +151,7 @@ class _Guarded:
 
     def __init__(self, client: httpx.AsyncClient, base_url: str, path: str) -> None:
         self._context = client.stream("GET", path)
-        self._where = f"{base_url}{path}"
+        self._where = path if path.startswith(("https://", "http://")) else f"{base_url}{path}"
 
     async def __aenter__(self) -> httpx.Response:
         try:
@@ -175,10 +196,10 @@ def _error_for(response: httpx.Response, path: str) -> GhesError:
     return GhesError(f"GHES answered {status} for {path}")
 
 
-def _parse_spooled(spool: IO[bytes]) -> UsersSnapshot:
+def _parse_spooled(spool: IO[bytes], committers: frozenset[str] | None) -> UsersSnapshot:
     text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
     try:
-        return read_users(text)
+        return read_users(text, committers)
     finally:
         text.detach()
 
@@ -224,7 +245,7 @@ def ghes_source(
             transport=transport,
         )
         async with client:
-            return await client.collect()
+            return await client.collect(settings.ghes_enterprise)
 
     return collect
 

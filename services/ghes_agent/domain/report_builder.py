@@ -1,4 +1,6 @@
-"""Building a usage report from a users snapshot."""
+"""Building a usage report from a users snapshot: schema version 2 when the snapshot has
+Advanced Security committers, else version 1, which every cloud accepts (a cloud not yet
+upgraded keeps taking reports from an agent that does not read committers)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from services.ghes_agent.domain.users_csv import UsersSnapshot
 from shared import SCHEMA_VERSION, Excluded, LicenseInfo, ReportHeader
 
 USERS_PER_PIECE = 10_000
+WITHOUT_COMMITTERS = 1
 
 
 def report_header(
@@ -28,9 +31,12 @@ def report_header(
     generated_at: datetime,
     license_info: LicenseInfo | None = None,
 ) -> dict[str, Any]:
-    """The report without its users, as a JSON-ready document."""
+    """The report without its users, as a JSON-ready document; with the Advanced Security
+    committers when they were read (a version 2 report; else version 1, which every cloud
+    accepts)."""
+    committers = snapshot.advanced_security_user_ids
     header = ReportHeader(
-        schema_version=SCHEMA_VERSION,
+        schema_version=WITHOUT_COMMITTERS if committers is None else SCHEMA_VERSION,
         report_id=uuid.uuid4(),
         server_id=server_id,
         hostname=hostname,
@@ -40,7 +46,10 @@ def report_header(
         license=license_info,
         excluded=Excluded(suspended=snapshot.suspended),
     )
-    return header.model_dump(mode="json")
+    document = header.model_dump(mode="json")
+    if committers is not None:
+        document["advanced_security_user_ids"] = list(committers)
+    return document
 
 
 def build_report(snapshot: UsersSnapshot, **header: Any) -> dict[str, Any]:

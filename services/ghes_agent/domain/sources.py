@@ -1,5 +1,6 @@
 """Where an instance's users and license facts come from: the GHES instance itself
-(``clients/ghes.py``), an all_users.csv file, or nowhere yet (the agent says what to set)."""
+(``clients/ghes.py``), an all_users.csv file (with, optionally, GHES's Advanced Security
+license report beside it), or nowhere yet (the agent says what to set)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import httpx
 
 from services.common.threads import in_thread
 from services.ghes_agent.clients.ghes import ghes_source
+from services.ghes_agent.domain.committers_csv import read_committers_file
 from services.ghes_agent.domain.errors import SourceError
 from services.ghes_agent.domain.facts import InstanceFacts, UsersSource
 from services.ghes_agent.domain.users_csv import Progress, read_users_file
@@ -24,15 +26,26 @@ def users_source(
     if settings.ghes_url:
         return ghes_source(settings, transport)
     if settings.users_csv is not None:
-        return csv_source(settings.users_csv, settings.ghes_version, progress)
+        return csv_source(
+            settings.users_csv, settings.ghes_version, progress, settings.advanced_security_csv
+        )
     return no_source()
 
 
-def csv_source(path: Path, ghes_version: str, progress: Progress | None = None) -> UsersSource:
-    """A file exported from GHES says nothing of the license: ``license`` is null."""
+def csv_source(
+    path: Path,
+    ghes_version: str,
+    progress: Progress | None = None,
+    committers_path: Path | None = None,
+) -> UsersSource:
+    """A file exported from GHES says nothing of the license: ``license`` is null.
+    ``committers_path``: the Advanced Security license report, read first."""
 
     async def collect() -> InstanceFacts:
-        snapshot = await in_thread(read_users_file, path, progress)
+        committers = None
+        if committers_path is not None:
+            committers = await in_thread(read_committers_file, committers_path)
+        snapshot = await in_thread(read_users_file, path, progress, committers)
         return InstanceFacts(snapshot, ghes_version, None)
 
     return collect

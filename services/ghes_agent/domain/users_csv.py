@@ -3,9 +3,10 @@
 Columns: created_at, id, login, email, role, suspended?, last_logged_ip, repos, ssh_keys,
 org_memberships, dormant?, last_active, raw_login, 2fa_enabled?. Only ``id``, ``email`` and
 ``suspended?`` are reported; ``login`` is kept for the agent's own preview of a sync (it
-names the users it samples), and the rest (IP, ...) is not read. Nothing but IDs and
-e-mails leaves the agent. Dormant accounts consume a seat and are reported; suspended ones
-are counted and left out.
+names the users it samples) and is required when Advanced Security committers are read
+(GHES names committers by login; the report carries their IDs). The rest (IP, ...) is not
+read. Nothing but IDs and e-mails leaves the agent. Dormant accounts consume a seat and are
+reported; suspended ones are counted and left out, committers or not.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +87,11 @@ class UsersSnapshot:
     logins: UserList = field(default_factory=UserList)
     """``(user ID, login)``, suspended users included, when the report has the column: for
     the agent's preview only, never sent (``get`` finds one; kept compact, as the users)."""
+    advanced_security_user_ids: list[int] | None = None
+    """IDs of the reported users who are Advanced Security active committers; ``None``
+    when committers were not read (the report then says nothing about them)."""
+    committers_not_reported: int = 0
+    """Committer logins that matched no reported user (suspended, or unknown here)."""
 
 
 Progress = Callable[[int, int], None]
@@ -93,7 +99,9 @@ Progress = Callable[[int, int], None]
 PROGRESS_EVERY_ROWS = 20_000
 
 
-def read_users_file(path: Path, progress: Progress | None = None) -> UsersSnapshot:
+def read_users_file(
+    path: Path, progress: Progress | None = None, committers: Set[str] | None = None
+) -> UsersSnapshot:
     try:
         with path.open("rb") as raw:
             total = path.stat().st_size
@@ -101,7 +109,7 @@ def read_users_file(path: Path, progress: Progress | None = None) -> UsersSnapsh
             lines: Iterable[str] = (
                 handle if progress is None else _reporting(handle, raw, total, progress)
             )
-            return read_users(lines)
+            return read_users(lines, committers)
     except OSError as error:
         raise UsersFileError(f"cannot read the users file {path}: {error.strerror}") from None
     except UnicodeDecodeError:
@@ -120,28 +128,39 @@ def _reporting(
     progress(total, total)
 
 
-def read_users_text(text: str) -> UsersSnapshot:
+def read_users_text(text: str, committers: Set[str] | None = None) -> UsersSnapshot:
     """The users of a file already in memory: for the tests (the services read files)."""
-    return read_users(io.StringIO(text, newline=""))
+    return read_users(io.StringIO(text, newline=""), committers)
 
 
-def read_users(lines: Iterable[str]) -> UsersSnapshot:
+def read_users(lines: Iterable[str], committers: Set[str] | None = None) -> UsersSnapshot:
+    """``committers``: the casefolded logins of the Advanced Security active committers,
+    or None when they were not read. Only their IDs are kept, never every login: the
+    report may hold a million users."""
     reader = csv.reader(lines)
     header = next(reader, None)
     if header is None:
         raise UsersFileError("the users report is empty: no header row")
     columns = {name.strip().lower(): index for index, name in enumerate(header)}
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    required = REQUIRED_COLUMNS if committers is None else (*REQUIRED_COLUMNS, "login")
+    missing = [name for name in required if name not in columns]
     if missing:
         raise UsersFileError(
             "the users report lacks the column(s) "
             f"{', '.join(missing)}; is it GHES's all_users.csv?"
         )
     id_at, email_at, suspended_at = (columns[name] for name in REQUIRED_COLUMNS)
-    width = max(id_at, email_at, suspended_at) + 1
     login_at = columns.get("login")
+    # The login is optional for the preview, but a committer cannot be found without it.
+    needed = (
+        (id_at, email_at, suspended_at)
+        if committers is None
+        else (id_at, email_at, suspended_at, columns["login"])
+    )
+    width = max(needed) + 1
     snapshot = UsersSnapshot()
     seen = _SeenIds()
+    found: list[int] = []
     for row in reader:
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
@@ -161,6 +180,11 @@ def read_users(lines: Iterable[str]) -> UsersSnapshot:
             snapshot.invalid_emails += 1
             email = None
         snapshot.users.append(user_id, email)
+        if committers and login_at is not None and row[login_at].strip().casefold() in committers:
+            found.append(user_id)
+    if committers is not None:
+        snapshot.advanced_security_user_ids = found
+        snapshot.committers_not_reported = max(0, len(committers) - len(found))
     return snapshot
 
 
