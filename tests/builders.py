@@ -27,9 +27,11 @@ def report(
     report_id: str | None = None,
     hostname: str = "ghes.example.com",
     suspended: int = 0,
+    committers: Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
+    """Schema version 1, or 2 with ``committers`` (Advanced Security user IDs)."""
+    body: dict[str, Any] = {
+        "schema_version": 1 if committers is None else 2,
         "report_id": report_id or str(uuid.uuid4()),
         "server_id": server_id,
         "hostname": hostname,
@@ -40,6 +42,9 @@ def report(
         "excluded": {"suspended": suspended},
         "users": [{"id": user_id, "email": email} for user_id, email in users],
     }
+    if committers is not None:
+        body["advanced_security_user_ids"] = list(committers)
+    return body
 
 
 def account(

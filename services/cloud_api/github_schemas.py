@@ -26,10 +26,14 @@ class ConsumedLicenseUser(BaseModel):
     github_com_saml_name_id: str | None
     github_com_orgs_with_pending_invites: list[str]
     github_com_two_factor_auth: bool | None
+    github_com_advanced_security_license_user: bool
+    """Consumes a GitHub Advanced Security license on the cloud (GitHub's CSV column)."""
     enterprise_server_emails: list[str]
     """The name in GitHub's published schema."""
     enterprise_server_primary_emails: list[str]
     """The name in real GitHub responses and client libraries: same content."""
+    enterprise_server_advanced_security_user_ids: list[str]
+    """``"<hostname>:<id>"`` per GHES account that is an Advanced Security committer."""
     visual_studio_license_status: str | None
     visual_studio_subscription_email: str | None
     total_user_accounts: int

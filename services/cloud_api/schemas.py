@@ -74,9 +74,22 @@ class InstanceStatus(BaseModel):
     suspended_excluded: int
     persons_only_here: int
     """How far the figure would drop without this instance."""
+    advanced_security_committers: int | None = None
+    """The Advanced Security committers its current report names; ``None`` when that
+    report (schema version 1) says nothing about committers."""
 
 
 class Breakdown(BaseModel):
+    cloud_only: int
+    server_only: int
+    both: int
+
+
+class AdvancedSecurity(BaseModel):
+    """Unique GitHub Advanced Security active committers, persons matched as for
+    licenses, by where they commit."""
+
+    total_committers: int
     cloud_only: int
     server_only: int
     both: int
@@ -86,6 +99,8 @@ class CloudAccountRef(BaseModel):
     id: int
     login: str
     consuming: bool
+    advanced_security_committer: bool = False
+    """Imported as an Advanced Security active committer on the cloud."""
 
 
 class ServerAccountRef(BaseModel):
@@ -93,6 +108,8 @@ class ServerAccountRef(BaseModel):
     hostname: str
     user_id: int
     email: str | None
+    advanced_security_committer: bool = False
+    """Its instance's report names it an Advanced Security active committer."""
 
 
 class PersonView(BaseModel):
@@ -103,6 +120,8 @@ class PersonView(BaseModel):
     matched_attribute: str | None
     ambiguous: bool
     candidate_cloud_account_ids: list[int]
+    advanced_security_committer: bool = False
+    """Consumes an Advanced Security license (through any of its accounts)."""
 
 
 class ForecastView(BaseModel):
@@ -121,6 +140,7 @@ class LicensesView(BaseModel):
     total_seats_consumed: int
     computed_at: datetime
     breakdown: Breakdown
+    advanced_security: AdvancedSecurity
     server_instances: list[InstanceStatus]
     forecast: ForecastView
     users: list[PersonView] | None = None

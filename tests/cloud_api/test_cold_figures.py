@@ -1,5 +1,6 @@
 """A cold process's figure (plain key reads and set arithmetic, no identity objects) equals
-the person-by-person listing of the same enterprise (hypothesis, through the API)."""
+the person-by-person listing of the same enterprise, licenses and Advanced Security
+committers alike (hypothesis, through the API)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,10 @@ def enterprises(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[list[tuple[
         if draw(st.booleans()):
             emails.append((draw(st.sampled_from(POOL)), False))  # unverified: never matches
         role = draw(st.sampled_from(["member", "owner", "billing_manager", None]))
-        cloud.append(account(100 + n, f"c{n}", emails, role=role))
+        committer = draw(st.booleans())
+        cloud.append(
+            account(100 + n, f"c{n}", emails, role=role, advanced_security_committer=committer)
+        )
     users = st.lists(
         st.tuples(st.integers(1, 40), st.one_of(st.none(), st.sampled_from(POOL))),
         max_size=12,
@@ -67,7 +71,11 @@ async def test_a_cold_figure_equals_the_person_by_person_listing(
     for n, users in enumerate(instances):
         server_id = f"{slug}-{n}"
         token = await connect(cloud, owner, slug=slug, hostname=f"h{n}", server_id=server_id)
-        assert (await push(cloud, token, report(users, server_id=server_id))).status_code == 201
+        # Every third user an Advanced Security committer; the first instance reports none
+        # (a schema version 1 report).
+        committers = None if n == 0 else [u for u, _ in users if u % 3 == 0]
+        body = report(users, server_id=server_id, committers=committers)
+        assert (await push(cloud, token, body)).status_code == 201
 
     cold = (await replica.get("/enterprise/licenses", headers=auth(owner))).json()
 
@@ -89,3 +97,17 @@ async def test_a_cold_figure_equals_the_person_by_person_listing(
         "server_only": sum(1 for p in persons if not p["cloud_account"]),
         "both": sum(1 for p in persons if p["cloud_account"] and p["server_accounts"]),
     }
+    where = [
+        (
+            bool(p["cloud_account"] and p["cloud_account"]["advanced_security_committer"]),
+            any(a["advanced_security_committer"] for a in p["server_accounts"]),
+        )
+        for p in persons
+    ]
+    assert cold["advanced_security"] == {
+        "total_committers": sum(1 for c, s in where if c or s),
+        "cloud_only": where.count((True, False)),
+        "server_only": where.count((False, True)),
+        "both": where.count((True, True)),
+    }
+    assert [p["advanced_security_committer"] for p in persons] == [c or s for c, s in where]

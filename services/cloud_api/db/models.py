@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -118,6 +119,9 @@ class Report(Base):
     license_seats: Mapped[int | None] = mapped_column(Integer)
     license_expires_at: Mapped[datetime | None]
     consumed_after: Mapped[int | None] = mapped_column(Integer)
+    # How many Advanced Security committers the report named; None: a schema version 1
+    # report, which says nothing about committers.
+    advanced_security_committers: Mapped[int | None] = mapped_column(Integer)
 
 
 class ServerUser(Base):
@@ -134,6 +138,18 @@ class ServerUser(Base):
     email_key: Mapped[str | None] = mapped_column(String(254))
 
 
+class ServerCommitter(Base):
+    """A GHES account of an instance's current report that is a GitHub Advanced Security
+    active committer. Apart from ``server_users`` so that ingesting a report without
+    committers (the usual case) costs nothing more per user."""
+
+    __tablename__ = "server_advanced_security_users"
+
+    # No foreign key, like server_users: written and deleted with the report's users.
+    report_pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
 class CloudAccount(Base):
     """A cloud account as last imported. Like ``server_users``, no foreign key: checking
     one per row tripled a bulk import's store on PostgreSQL. Enterprises are never deleted,
@@ -145,6 +161,10 @@ class CloudAccount(Base):
     account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     login: Mapped[str] = mapped_column(String(100))
     consuming: Mapped[bool] = mapped_column(Boolean)
+    # Imported: the account is a GitHub Advanced Security active committer on the cloud.
+    advanced_security_committer: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     # The account as imported (affiliations, SAML identity, ...), for the read API.
     details: Mapped[dict[str, Any]]
 

@@ -59,13 +59,27 @@ def replace_accounts(
     consumption = [(account["id"], consumes_license(account)) for account in accounts]
     enterprise_id = enterprise.id  # an ORM attribute: read once, not per row
     rows = [
-        (enterprise_id, account["id"], account["login"], consuming, orjson.dumps(account).decode())
+        (
+            enterprise_id,
+            account["id"],
+            account["login"],
+            consuming,
+            account.get("advanced_security_committer", False),
+            orjson.dumps(account).decode(),
+        )
         for account, (_, consuming) in zip(accounts, consumption, strict=True)
     ]
     session.execute(delete(CloudAccountKey).where(CloudAccountKey.enterprise_id == enterprise.id))
     session.execute(delete(CloudAccount).where(CloudAccount.enterprise_id == enterprise.id))
     connection = session.connection()
-    columns = ("enterprise_id", "account_id", "login", "consuming", "details")
+    columns = (
+        "enterprise_id",
+        "account_id",
+        "login",
+        "consuming",
+        "advanced_security_committer",
+        "details",
+    )
     bulk_insert(connection, "cloud_accounts", columns, rows)
     key_rows = ((enterprise_id, kind, key, account_id) for kind, key, account_id in keys)
     bulk_insert(

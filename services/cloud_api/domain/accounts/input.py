@@ -57,6 +57,9 @@ class CloudAccountInput(TypedDict):
     outside_collaborator_repos: NotRequired[list[CollaboratorRepo]]
     pending_invitations: NotRequired[list[Annotated[str, Field(min_length=1, max_length=100)]]]
     enterprise_owner: NotRequired[StrictBool]
+    advanced_security_committer: NotRequired[StrictBool]
+    """A GitHub Advanced Security active committer on the cloud (pushed in the last 90 days
+    to a repository with it enabled). Counts while the person consumes a license."""
 
 
 @with_config(_STRICT)

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Any, Literal
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.cloud_api.db.models import Report, ServerInstance, ServerUser
+from services.cloud_api.db.models import Report, ServerCommitter, ServerInstance
 from services.cloud_api.domain.errors import (
     ConflictError,
     ForbiddenError,
@@ -29,6 +29,7 @@ from services.cloud_api.domain.licensing.loaders import (
     CurrentReport,
     InstanceAccounts,
 )
+from services.cloud_api.domain.tenants.instances import delete_report_users
 from services.common.audit_log import AuditContext
 from services.common.clock import utcnow
 from shared import ParsedReport, ReportFormatError
@@ -186,12 +187,17 @@ def _replace_current_report(
     previous = _current_of(session, instance)
     row = _store_report(session, instance, report, source)
     keys = bulk_insert_users(session.connection(), row.id, report)
+    committers = report.advanced_security_user_ids or []
+    if committers:
+        session.execute(
+            insert(ServerCommitter), [{"report_pk": row.id, "user_id": u} for u in committers]
+        )
     _point_instance_at(instance, row, source)
     accounts = InstanceAccounts(row.report_id, report.user_ids, keys, report.emails)
     accounts_keys = accounts.keys()
     state = record_report(session, engine, instance, row, previous, accounts, accounts_keys)
     if previous is not None:  # read until now: the history point names who left with it
-        session.execute(delete(ServerUser).where(ServerUser.report_pk == previous.report_pk))
+        delete_report_users(session, previous.report_pk)
     row.consumed_after = state.figures.consumed
     receipt = Receipt(
         row.report_id, row.server_id, row.sequence, row.user_count, "applied", row.consumed_after
@@ -230,6 +236,11 @@ def _store_report(
         suspended_excluded=header.excluded.suspended,
         license_seats=header.license.seats if header.license else None,
         license_expires_at=header.license.expires_at if header.license else None,
+        advanced_security_committers=(
+            None
+            if report.advanced_security_user_ids is None
+            else len(report.advanced_security_user_ids)
+        ),
     )
     session.add(row)
     session.flush()

@@ -23,6 +23,14 @@ from services.cloud_api.db.models import Enterprise
 from services.cloud_api.domain.licensing import kept
 from services.cloud_api.domain.licensing.ahead import AheadPools, KeysAhead
 from services.cloud_api.domain.licensing.cloud_reads import CloudReads
+from services.cloud_api.domain.licensing.committers import (
+    NO_COMMITTERS,
+    CommitterFigures,
+    Committers,
+    count_committers,
+    load_cloud_committers,
+    load_committers,
+)
 from services.cloud_api.domain.licensing.figures import (
     KeyTally,
     build_tally,
@@ -61,6 +69,8 @@ class FigureState:
     computed_at: datetime
     tally: KeyTally | None = None
     """Kept with the figures, so that the next report updates it and listings list it."""
+    advanced_security: CommitterFigures = NO_COMMITTERS
+    """Unique Advanced Security committers (``committers.py``), beside the licenses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +192,25 @@ class LicenseEngine:
             else build_tally(index.version, mapping, keys, index.consuming)
         )
         figures = figures_from_tally(tally, index)
-        state = FigureState(enterprise.id, enterprise.data_version, figures, utcnow(), tally)
+        committers = load_committers(
+            session, enterprise.id, reports, self._cloud_committers(session, enterprise, keep)
+        )
+        state = FigureState(
+            enterprise.id,
+            enterprise.data_version,
+            figures,
+            utcnow(),
+            tally,
+            count_committers(committers, keys, index),
+        )
         return Tallied(index, tally, state)
+
+    def committers(self, session: Session, enterprise: Enterprise) -> Committers:
+        """Who commits, for listings that flag each person's committer accounts."""
+        reports = current_reports(session, enterprise.id)
+        return load_committers(
+            session, enterprise.id, reports, self._cloud_committers(session, enterprise, True)
+        )
 
     def instance_accounts(
         self, session: Session, report: CurrentReport, *, keep: bool = True
@@ -265,6 +292,19 @@ class LicenseEngine:
         if keep:
             self._put(("index", enterprise.id), index, kept.index_size(index))
         return index
+
+    def _cloud_committers(
+        self, session: Session, enterprise: Enterprise, keep: bool
+    ) -> frozenset[int]:
+        """Read once per accounts version (a push would otherwise scan every account)."""
+        cached: tuple[int, frozenset[int]] | None = self._get(("committing", enterprise.id))
+        if cached is not None and cached[0] == enterprise.accounts_version:
+            return cached[1]
+        found = load_cloud_committers(session, enterprise.id)
+        if keep:  # not from an import this transaction may still roll back
+            size = 100 + 40 * len(found)
+            self._put(("committing", enterprise.id), (enterprise.accounts_version, found), size)
+        return found
 
     def _keys_at_hand(
         self, report: CurrentReport, index: AccountsIndex, base: KeyTally | None

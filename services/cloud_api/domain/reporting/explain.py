@@ -49,10 +49,11 @@ def explain_email(
     _, listing = engine.listing(session, enterprise)
     reads = CloudReads(session, enterprise.id, enterprise.saml_enabled)
     instances = {i.id: i for i in list_instances(session, enterprise_id)}
+    committers = engine.committers(session, enterprise)
     carrying = _cloud_accounts_carrying(session, enterprise_id, key)
     touched = _persons_touching(listing, reads, key, {a.id for a in carrying})
     server = [
-        server_account_ref(account, instances.get(account.instance))
+        server_account_ref(account, instances.get(account.instance), committers)
         for account in _accounts_with(listing, key)
     ]
     misses = _near_misses(session, enterprise_id, key, carrying, enterprise.saml_enabled)
@@ -66,7 +67,7 @@ def explain_email(
         saml_enabled=enterprise.saml_enabled,
         server_accounts=server,
         cloud_accounts=carrying,
-        persons=[person_view(person, instances) for person in touched],
+        persons=[person_view(person, instances, committers) for person in touched],
         merged=len(touched) <= 1,
         near_misses=misses,
         notes=[ONLY_PRIMARIES],

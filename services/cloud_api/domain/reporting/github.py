@@ -16,6 +16,7 @@ from services.cloud_api.db.models import ServerInstance
 from services.cloud_api.domain.accounts.consumption import BILLING_MANAGER, CONSUMING_ORG_ROLES
 from services.cloud_api.domain.accounts.input import OrgRole
 from services.cloud_api.domain.licensing.cloud_reads import CloudReads
+from services.cloud_api.domain.licensing.committers import Committers
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.licensing.listing import Ref
 from services.cloud_api.domain.licensing.loaders import raw_rows
@@ -61,7 +62,8 @@ def consumed_licenses_page(
     state, listing = cache.listing(session, enterprise)
     reads = CloudReads(session, enterprise.id, enterprise.saml_enabled)
     chosen = listing.page((page - 1) * per_page, per_page, reads)
-    users = list(consumed_license_users(session, enterprise_id, chosen))
+    committers = cache.committers(session, enterprise)
+    users = list(consumed_license_users(session, enterprise_id, chosen, committers))
     body = ConsumedLicenses(
         total_seats_consumed=state.figures.consumed,
         total_seats_purchased=enterprise.seats_purchased,
@@ -71,7 +73,7 @@ def consumed_licenses_page(
 
 
 def consumed_license_users(
-    session: Session, enterprise_id: int, persons: Sequence[Person]
+    session: Session, enterprise_id: int, persons: Sequence[Person], committers: Committers
 ) -> Iterator[ConsumedLicenseUser]:
     hosts = {i.id: i.hostname for i in list_instances(session, enterprise_id)}
     wanted = [person.cloud.account_id for person in persons if person.cloud is not None]
@@ -79,7 +81,8 @@ def consumed_license_users(
     for person in persons:
         cloud = person.cloud.account_id if person.cloud is not None else None
         refs = [(a.instance, a.user_id, a.email_key, a.email) for a in person.server_accounts]
-        yield ConsumedLicenseUser(**consumed_license_fields(cloud, refs, details, hosts))
+        fields = consumed_license_fields(cloud, refs, details, hosts, committers)
+        yield ConsumedLicenseUser(**fields)
 
 
 def consumed_licenses_csv(
@@ -93,12 +96,16 @@ def consumed_licenses_csv(
     enterprise = get_enterprise(session, enterprise_id)
     _, listing = cache.listing(session, enterprise)
     hosts = {i.id: i.hostname for i in list_instances(session, enterprise_id)}
+    committers = cache.committers(session, enterprise)
     pieces = chain(
         (
-            partial(_cloud_piece, session, enterprise_id, persons, hosts)
+            partial(_cloud_piece, session, enterprise_id, persons, hosts, committers)
             for persons in listing.cloud_chunks()
         ),
-        (partial(server_only_lines, accounts, hosts) for accounts in listing.server_chunks()),
+        (
+            partial(server_only_lines, accounts, hosts, committers)
+            for accounts in listing.server_chunks()
+        ),
     )
     while True:
         # Each piece makes and drops some 10,000 objects, none in a cycle: the cyclic
@@ -116,10 +123,12 @@ def _cloud_piece(
     enterprise_id: int,
     persons: list[tuple[int, list[Ref]]],
     hosts: dict[int, str],
+    committers: Committers,
 ) -> str:
     details = cloud_details(session, enterprise_id, [account_id for account_id, _ in persons])
     return csv_rows(
-        consumed_license_fields(account_id, refs, details, hosts) for account_id, refs in persons
+        consumed_license_fields(account_id, refs, details, hosts, committers)
+        for account_id, refs in persons
     )
 
 
@@ -154,6 +163,7 @@ _WITHOUT_CLOUD: dict[str, Any] = {
     "github_com_saml_name_id": None,
     "github_com_orgs_with_pending_invites": [],
     "github_com_two_factor_auth": None,
+    "github_com_advanced_security_license_user": False,
     "visual_studio_subscription_user": False,
     "license_type": "Enterprise",
     "visual_studio_license_status": None,
@@ -169,6 +179,7 @@ _SERVER_ONLY = RowTemplate(
             "enterprise_server_user_ids": [],
             "enterprise_server_user": True,
             "enterprise_server_primary_emails": [],
+            "enterprise_server_advanced_security_user_ids": [],
             "total_user_accounts": 1,
         }
     ),
@@ -177,25 +188,44 @@ _SERVER_ONLY = RowTemplate(
         for column in (
             "enterprise_server_user_ids",
             "enterprise_server_primary_emails",
+            "enterprise_server_advanced_security_user_ids",
             "total_user_accounts",
         )
     ),
 )
 
 
-def server_only_lines(persons: list[list[Ref]], hosts: dict[int, str]) -> str:
+def server_only_lines(
+    persons: list[list[Ref]], hosts: dict[int, str], committers: Committers
+) -> str:
     """The CSV rows of persons with GHES accounts only, without building the persons or
     their fields: a download writes a million."""
     line, lines = _SERVER_ONLY.line, []
+    committing = committers.server_ids
     for accounts in persons:
         if len(accounts) == 1:
             instance, user_id, _, email = accounts[0]
             ids, emails = f"{hosts.get(instance, 'disconnected')}:{user_id}", email or ""
+            commits = ids if committing and (instance, user_id) in committing else ""
         else:
             ids = ", ".join([f"{hosts.get(a[0], 'disconnected')}:{a[1]}" for a in accounts])
             emails = ", ".join(sorted({a[3] for a in accounts if a[3] is not None}))
-        lines.append(line(neutralize(ids), neutralize(emails), str(len(accounts))))
+            commits = ", ".join(_committer_ids(accounts, hosts, committers))
+        lines.append(
+            line(neutralize(ids), neutralize(emails), neutralize(commits), str(len(accounts)))
+        )
     return "".join(lines)
+
+
+def _committer_ids(accounts: list[Ref], hosts: dict[int, str], committers: Committers) -> list[str]:
+    """``"<hostname>:<id>"`` of the accounts that are Advanced Security committers."""
+    if not committers.server_ids:
+        return []
+    return [
+        f"{hosts.get(a[0], 'disconnected')}:{a[1]}"
+        for a in accounts
+        if (a[0], a[1]) in committers.server_ids
+    ]
 
 
 def consumed_license_fields(
@@ -203,15 +233,21 @@ def consumed_license_fields(
     accounts: list[Ref],
     details: dict[int, dict[str, Any]],
     hosts: dict[int, str],
+    committers: Committers,
 ) -> dict[str, Any]:
     """A ``ConsumedLicenseUser``'s fields, of a person with the cloud account
     ``cloud_account_id`` (or none) and the GHES ``accounts`` (a download writes them
-    without the model)."""
+    without the model). Every person listed consumes a license, so a cloud account
+    imported as a committer consumes an Advanced Security one too."""
     fields = dict(_WITHOUT_CLOUD)
     if cloud_account_id is not None:
         cloud = details.get(cloud_account_id)
         if cloud is not None:
             fields.update(_cloud_fields(cloud))
+        fields["github_com_advanced_security_license_user"] = cloud_account_id in committers.cloud
+    fields["enterprise_server_advanced_security_user_ids"] = _committer_ids(
+        accounts, hosts, committers
+    )
     emails = sorted({a[3] for a in accounts if a[3] is not None})
     fields["enterprise_server_user_ids"] = [
         f"{hosts.get(a[0], 'disconnected')}:{a[1]}" for a in accounts

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Report, ServerInstance
 from services.cloud_api.domain.licensing.cloud_reads import CloudReads
+from services.cloud_api.domain.licensing.committers import NONE, Committers, person_commits
 from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine
 from services.cloud_api.domain.licensing.listing import Listing
 from services.cloud_api.domain.licensing.roster import kind_of
@@ -17,6 +18,7 @@ from services.cloud_api.domain.reporting.forecast import load_forecast
 from services.cloud_api.domain.tenants.enterprises import get_enterprise
 from services.cloud_api.domain.tenants.instances import list_instances
 from services.cloud_api.schemas import (
+    AdvancedSecurity,
     Breakdown,
     CloudAccountRef,
     ForecastView,
@@ -62,6 +64,7 @@ def enterprise_licenses(
             server_only=state.figures.server_only,
             both=state.figures.both,
         ),
+        advanced_security=AdvancedSecurity(**asdict(state.advanced_security)),
         server_instances=instance_statuses(session, instances, state),
         forecast=_forecast(session, enterprise_id, enterprise.seats_purchased),
     )
@@ -69,7 +72,8 @@ def enterprise_licenses(
         by_pk = {instance.id: instance for instance in instances}
         reads = CloudReads(session, enterprise.id, enterprise.saml_enabled)
         total, page = persons_page(listing, users, reads)
-        view.users = [person_view(person, by_pk) for person in page]
+        committers = cache.committers(session, enterprise)
+        view.users = [person_view(person, by_pk, committers) for person in page]
         view.page, view.per_page, view.total_persons = users.page, users.per_page, total
     return view
 
@@ -129,22 +133,32 @@ def instance_statuses(
                 accounts_reported=report.user_count if report else 0,
                 suspended_excluded=report.suspended_excluded if report else 0,
                 persons_only_here=state.figures.unique_by_instance.get(instance.id, 0),
+                advanced_security_committers=(
+                    report.advanced_security_committers if report else None
+                ),
             )
         )
     return statuses
 
 
-def person_view(person: Person, instances: dict[int, ServerInstance]) -> PersonView:
+def person_view(
+    person: Person, instances: dict[int, ServerInstance], committers: Committers = NONE
+) -> PersonView:
     cloud = person.cloud
     match = person.match
     return PersonView(
         cloud_account=(
-            CloudAccountRef(id=cloud.account_id, login=cloud.login, consuming=cloud.consuming)
+            CloudAccountRef(
+                id=cloud.account_id,
+                login=cloud.login,
+                consuming=cloud.consuming,
+                advanced_security_committer=cloud.account_id in committers.cloud,
+            )
             if cloud
             else None
         ),
         server_accounts=[
-            server_account_ref(account, instances.get(account.instance))
+            server_account_ref(account, instances.get(account.instance), committers)
             for account in person.server_accounts
         ],
         total_user_accounts=person.total_user_accounts,
@@ -152,14 +166,18 @@ def person_view(person: Person, instances: dict[int, ServerInstance]) -> PersonV
         matched_attribute=match.attribute if match else None,
         ambiguous=match.ambiguous if match else False,
         candidate_cloud_account_ids=list(match.candidates) if match else [],
+        advanced_security_committer=any(person_commits(person, committers)),
     )
 
 
-def server_account_ref(account: ServerAccount, instance: ServerInstance | None) -> ServerAccountRef:
+def server_account_ref(
+    account: ServerAccount, instance: ServerInstance | None, committers: Committers = NONE
+) -> ServerAccountRef:
     # The instance may have been disconnected since the state was computed.
     return ServerAccountRef(
         server_id=instance.server_id if instance else None,
         hostname=instance.hostname if instance else "disconnected",
         user_id=account.user_id,
         email=account.email,
+        advanced_security_committer=committers.server_committer(account.instance, account.user_id),
     )

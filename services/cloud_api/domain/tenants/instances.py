@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from services.cloud_api.db.models import Credential, Enterprise, ServerInstance, ServerUser
+from services.cloud_api.db.models import (
+    Credential,
+    Enterprise,
+    ServerCommitter,
+    ServerInstance,
+    ServerUser,
+)
 from services.cloud_api.domain.access.credentials import (
     IssuedToken,
     issue_credential,
@@ -100,13 +106,17 @@ def disconnect_instance(session: Session, enterprise: Enterprise, server_id: str
     if instance is None:
         raise NotFoundError(f"server instance {server_id} not found")
     if instance.current_report_pk is not None:
-        session.execute(
-            delete(ServerUser).where(ServerUser.report_pk == instance.current_report_pk)
-        )
+        delete_report_users(session, instance.current_report_pk)
     session.execute(delete(Credential).where(Credential.server_instance_id == instance.id))
     session.delete(instance)
     touch(enterprise)
     return instance
+
+
+def delete_report_users(session: Session, report_pk: int) -> None:
+    """A report that stops being current: its users and committers go."""
+    session.execute(delete(ServerUser).where(ServerUser.report_pk == report_pk))
+    session.execute(delete(ServerCommitter).where(ServerCommitter.report_pk == report_pk))
 
 
 def list_instances(session: Session, enterprise_id: int) -> list[ServerInstance]:
