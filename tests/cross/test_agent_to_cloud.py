@@ -64,3 +64,63 @@ async def test_agent_sync_reaches_the_cloud_and_moves_the_figure(
     mona = view["users"][0]
     assert mona["server_accounts"][0]["hostname"] == "ghes.example.com"
     assert mona["total_user_accounts"] == 2
+
+
+async def test_committers_read_by_the_agent_are_counted_by_the_cloud(
+    cloud: httpx.AsyncClient,
+    cloud_app: FastAPI,
+    new_database_url: Callable[[], str],
+    tmp_path: Path,
+) -> None:
+    owner = await new_enterprise(cloud, seats=10)
+    await import_accounts(
+        cloud,
+        owner,
+        [
+            account(1, "mona", ["mona@example.com"], advanced_security_committer=True),
+            account(2, "cleo", ["cleo@example.com"], advanced_security_committer=True),
+        ],
+    )
+    token = await connect(cloud, owner, hostname="ghes.example.com")
+    users = tmp_path / "all_users.csv"
+    users.write_text(
+        users_csv_text(
+            [
+                (1, "MONA@example.com", False, False),
+                (2, "hubot@example.com", False, True),
+                (3, "gone@example.com", True, False),
+            ]
+        )
+    )
+    committers = tmp_path / "ghas_active_committers.csv"
+    committers.write_text(
+        "User login,Organization / repository,Last pushed date,Last pushed email\n"
+        "user1,acme/app,2026-11-20,mona@example.com\n"
+        "user2,acme/app,2026-11-19,hubot@example.com\n"
+        "user3,acme/app,2026-11-01,gone@example.com\n"
+    )
+    settings = AgentSettings(
+        data_dir=tmp_path / "agent",
+        database_url=new_database_url(),
+        cloud_url="http://cloud.test",
+        instance_token=SecretStr(token),
+        users_csv=users,
+        advanced_security_csv=committers,
+        hostname="ghes.example.com",
+        admin_token=SecretStr(AGENT_ADMIN_TOKEN),
+        scheduler_enabled=False,
+    )
+    agent_app = create_agent_app(settings, cloud_transport=httpx.ASGITransport(app=cloud_app))
+    async with agent_app.router.lifespan_context(agent_app), client_for(agent_app) as agent:
+        run = await sync_now(agent)
+        assert run["status"] == "succeeded", run
+    view = await licenses(cloud, owner)
+    # mona commits on both (one person), cleo on the cloud, hubot on GHES; user3 is
+    # suspended, so neither reported nor a committer.
+    assert view["advanced_security"] == {
+        "total_committers": 3,
+        "cloud_only": 1,
+        "server_only": 1,
+        "both": 1,
+    }
+    assert view["server_instances"][0]["advanced_security_committers"] == 2

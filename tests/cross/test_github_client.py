@@ -1,5 +1,5 @@
 """A real GitHub API client library (PyGithub) pointed at the running cloud service lists
-every consumed license through every page."""
+every consumed license through every page, with the Advanced Security columns."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def test_pygithub_lists_every_consumed_license(
                     "login": f"beaver-user{i:03}",
                     "emails": [{"email": f"user{i}@beaver.example", "verified": True}],
                     "org_memberships": [{"org": "beaver", "role": "member"}],
+                    "advanced_security_committer": i <= 3,
                 }
                 for i in range(1, 31)
             ]
@@ -45,7 +46,7 @@ def test_pygithub_lists_every_consumed_license(
             ).json()
             users = [{"id": i, "email": f"user{i}@beaver.example"} for i in range(1, 73)]
             report = {
-                "schema_version": 1,
+                "schema_version": 2,
                 "report_id": "0b8e1f8e-5d2c-4c11-9a55-1b1c0f7d2a10",
                 "server_id": "beaver-ghes",
                 "hostname": "ghes.beaver.example",
@@ -55,6 +56,7 @@ def test_pygithub_lists_every_consumed_license(
                 "license": None,
                 "excluded": {"suspended": 0},
                 "users": users,
+                "advanced_security_user_ids": list(range(60, 73)),
             }
             pushed = http.post(
                 "/server-usage",
@@ -80,3 +82,18 @@ def test_pygithub_lists_every_consumed_license(
     assert len(merged) == 30
     assert all(user.total_user_accounts == 2 for user in merged)
     assert {user.license_type for user in listed} == {"Enterprise"}
+    # The Advanced Security columns are on every user, through every page. PyGithub models
+    # no attribute for them; _rawData is the object as received (raw_data would fetch the
+    # user's own URL, which a consumed-license user has not).
+    received = [u._rawData for u in listed]
+    assert all("github_com_advanced_security_license_user" in u for u in received)
+    cloud_committers = [u for u in received if u["github_com_advanced_security_license_user"]]
+    assert sorted(u["github_com_login"] for u in cloud_committers) == [
+        "beaver-user001",
+        "beaver-user002",
+        "beaver-user003",
+    ]
+    server_committers = sorted(
+        id for u in received for id in u["enterprise_server_advanced_security_user_ids"]
+    )
+    assert server_committers == sorted(f"ghes.beaver.example:{i}" for i in range(60, 73))
