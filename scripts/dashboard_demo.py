@@ -25,6 +25,7 @@ BUILD_FARM = "build-farm.acme.example"
 BUILD_FARM_USERS = 40
 SHARED_WITH_BUILD_FARM = ("hubot@acme.example", "alice@acme.example")
 SEATS = 55
+FARM_COMMITTERS = 6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +49,9 @@ def seed(cloud: str, admin: str) -> Seeded:
     farm_users = [(500 + n, f"builder{n:02}@acme.example") for n in range(BUILD_FARM_USERS - 2)]
     farm_users += [(600 + n, email) for n, email in enumerate(SHARED_WITH_BUILD_FARM)]
     _push(cloud, farm["instance_token"], _snapshot(farm_users[:25], 1), BUILD_FARM, 1)
-    _push(cloud, farm["instance_token"], _snapshot(farm_users, 2), BUILD_FARM, 2)
+    # The build farm's second report names its Advanced Security committers (version 2).
+    committers = [user_id for user_id, _ in farm_users[:FARM_COMMITTERS]] + [600]
+    _push(cloud, farm["instance_token"], _snapshot(farm_users, 2, committers), BUILD_FARM, 2)
 
     call(
         "POST",
@@ -61,8 +64,12 @@ def seed(cloud: str, admin: str) -> Seeded:
     return Seeded(owner=owner, slug="acme")
 
 
-def _snapshot(users: list[tuple[int, str | None]], suspended: int) -> UsersSnapshot:
-    return UsersSnapshot(users=UserList(users), suspended=suspended)
+def _snapshot(
+    users: list[tuple[int, str | None]], suspended: int, committers: list[int] | None = None
+) -> UsersSnapshot:
+    return UsersSnapshot(
+        users=UserList(users), suspended=suspended, advanced_security_user_ids=committers
+    )
 
 
 def _push(cloud: str, token: str, users: UsersSnapshot, hostname: str, sequence: int) -> None:

@@ -69,6 +69,10 @@ def test_overview_shows_the_figures_the_api_answers(tab: Tab) -> None:
     assert figure("purchased") == summary["total_seats_purchased"]
     for part in ("cloud_only", "server_only", "both"):
         assert figure(part) == summary["breakdown"][part]
+    committers = summary["advanced_security"]
+    assert figure("committers-total") == committers["total_committers"] > 0
+    for part in ("cloud_only", "server_only", "both"):
+        assert figure(f"committers-{part}") == committers[part]
     points = tab.page.eval_on_selector_all(
         "#history-chart circle.point", "nodes => nodes.map(n => Number(n.dataset.consumed))"
     )

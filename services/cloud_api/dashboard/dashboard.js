@@ -164,12 +164,25 @@ async function renderOverview(main) {
       figureCard("Cloud only", "cloud_only", summary.breakdown.cloud_only),
       figureCard("Server only", "server_only", summary.breakdown.server_only),
       figureCard("Both", "both", summary.breakdown.both)),
+    advancedSecurityLine(summary.advanced_security),
     el("h2", { text: "Consumed over time" }),
     historyChart(history.entries, purchased, summary.forecast),
     forecastText(summary.forecast, purchased),
     el("p", {}, el("a", { href: changesLink(lastWeek(), null), id: "last-week", text: "What changed in the last 7 days" })),
     el("p", { class: "muted", text: `Computed ${when(summary.computed_at)} from ${summary.server_instances.length} server instance(s).` }),
   );
+}
+
+// Unique GitHub Advanced Security committers, persons matched as for licenses.
+function advancedSecurityLine(committers) {
+  if (!committers) return null;
+  const part = (key, value) => el("span", { "data-figure": `committers-${key}`, text: count(value) });
+  return el("p", { id: "advanced-security" },
+    el("strong", { text: "Advanced Security committers: " }),
+    part("total", committers.total_committers), " unique (",
+    part("cloud_only", committers.cloud_only), " cloud only, ",
+    part("server_only", committers.server_only), " server only, ",
+    part("both", committers.both), " both)");
 }
 
 function figureCard(label, key, value) {
