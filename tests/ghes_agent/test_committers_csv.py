@@ -3,6 +3,7 @@ users report: who is a committer, who is left out, what is refused."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -54,13 +55,17 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
         read_committers_file(tmp_path / "nope.csv")
 
 
-def test_committers_become_the_ids_of_reported_users_only() -> None:
+def test_committers_become_the_ids_of_reported_users_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     # user4 is suspended: not reported, so not a committer; "departed" is nobody here.
-    snapshot = read_users_text(
-        users_csv_text(DEFAULT_USERS), frozenset({"user1", "user3", "user4", "departed"})
-    )
+    with caplog.at_level(logging.INFO):
+        snapshot = read_users_text(
+            users_csv_text(DEFAULT_USERS), frozenset({"user1", "user3", "user4", "departed"})
+        )
     assert snapshot.advanced_security_user_ids == [1, 3]
     assert snapshot.committers_not_reported == 2
+    assert "2 Advanced Security committer(s) are not among the reported users" in caplog.text
     assert [user_id for user_id, _ in snapshot.users] == [1, 2, 3]
 
 

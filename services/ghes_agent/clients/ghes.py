@@ -83,12 +83,6 @@ class GhesClient:
             await self.download_users_report(spool)
             spool.seek(0)
             snapshot = await in_thread(_parse_spooled, spool, committers)
-        if snapshot.committers_not_reported:
-            log.info(
-                "%d Advanced Security committer(s) are not among the reported users "
-                "(suspended, or not found in all_users.csv): not reported",
-                snapshot.committers_not_reported,
-            )
         return InstanceFacts(snapshot, version, license_info)
 
     async def installed_version(self) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Set
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pathlib import Path
 from services.ghes_agent.domain.errors import SourceError
 from shared import is_valid_email
 
+log = logging.getLogger(__name__)
 REQUIRED_COLUMNS = ("id", "email", "suspended?")
 TRUE_WORDS = frozenset({"true", "yes", "1", "t", "y"})
 FALSE_WORDS = frozenset({"false", "no", "0", "f", "n", ""})
@@ -185,6 +187,12 @@ def read_users(lines: Iterable[str], committers: Set[str] | None = None) -> User
     if committers is not None:
         snapshot.advanced_security_user_ids = found
         snapshot.committers_not_reported = max(0, len(committers) - len(found))
+        if snapshot.committers_not_reported:
+            log.info(
+                "%d Advanced Security committer(s) are not among the reported users "
+                "(suspended, or not in all_users.csv): left out",
+                snapshot.committers_not_reported,
+            )
     return snapshot
 
 
