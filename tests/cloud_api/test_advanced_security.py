@@ -9,10 +9,12 @@ import io
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.reporting.summary import SummaryCache
+from shared import public_key_text, sign_report
 from tests.builders import (
     account,
     auth,
@@ -217,3 +219,31 @@ async def test_an_import_with_a_flag_that_is_not_a_boolean_is_refused_and_change
     assert response.status_code == 422
     assert "advanced_security_committer" in response.json()["detail"]
     assert (await licenses(cloud, owner))["advanced_security"]["cloud_only"] == 1
+
+
+async def test_an_uploaded_version_2_export_brings_its_committers(
+    cloud: httpx.AsyncClient,
+) -> None:
+    key = Ed25519PrivateKey.generate()
+    owner = await new_enterprise(cloud)
+    response = await cloud.post(
+        "/enterprises/acme/server-instances",
+        json={
+            "hostname": "ghes-c.example.com",
+            "server_id": "c",
+            "public_key": public_key_text(key),
+            "upload_only": True,
+        },
+        headers=auth(owner),
+    )
+    assert response.status_code == 201, response.text
+    signed = sign_report(on("c", [(1, "a@example.com"), (2, None)], committers=[2]), key)
+    uploaded = await cloud.post(
+        "/enterprises/acme/server-usage/uploads",
+        files={"file": ("usage.json", signed, "application/json")},
+        headers=auth(owner),
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    view = await licenses(cloud, owner)
+    assert view["advanced_security"]["server_only"] == 1
+    assert view["server_instances"][0]["advanced_security_committers"] == 1
