@@ -10,10 +10,9 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import FastAPI
 
-from services.cloud_api.domain.licensing.engine import LicenseEngine
-from services.cloud_api.domain.reporting.summary import SummaryCache
+from services.cloud_api.main import create_app
+from services.cloud_api.settings import Settings
 from shared import public_key_text, sign_report
 from tests.builders import (
     account,
@@ -191,8 +190,8 @@ async def test_consumed_licenses_and_csv_carry_githubs_advanced_security_columns
     )
 
 
-async def test_a_cold_engine_counts_the_same_committers(
-    cloud: httpx.AsyncClient, cloud_app: FastAPI
+async def test_a_replica_that_never_saw_the_enterprise_counts_the_same_committers(
+    cloud: httpx.AsyncClient, cloud_settings: Settings
 ) -> None:
     owner, first, second = await _two_instances(cloud)
     await import_accounts(
@@ -201,10 +200,14 @@ async def test_a_cold_engine_counts_the_same_committers(
     await push(cloud, first, on("a", [(1, "mona@example.com"), (2, None)], committers=[1, 2]))
     await push(cloud, second, on("b", [(5, "x@example.com")], committers=[5]))
     warm = (await licenses(cloud, owner))["advanced_security"]
-    state = cloud_app.state.cloud  # as a replica that never saw this enterprise
-    object.__setattr__(state, "cache", LicenseEngine())
-    object.__setattr__(state, "summaries", SummaryCache())
-    cold = (await licenses(cloud, owner))["advanced_security"]
+    replica = create_app(cloud_settings)  # a second process on the same database
+    async with (
+        replica.router.lifespan_context(replica),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=replica), base_url="http://replica.test"
+        ) as other,
+    ):
+        cold = (await licenses(other, owner))["advanced_security"]
     assert cold == warm == {"total_committers": 3, "cloud_only": 0, "server_only": 2, "both": 1}
 
 
