@@ -26,8 +26,8 @@ class CommittersFileError(SourceError):
 
 def read_committers_file(path: Path) -> frozenset[str]:
     try:
-        with path.open("rb") as raw:
-            return read_committers(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return read_committers(handle)
     except OSError as error:
         raise CommittersFileError(
             f"cannot read the Advanced Security committers file {path}: {error.strerror}"
