@@ -160,7 +160,7 @@ async def test_disconnecting_an_instance_drops_its_committers(cloud: httpx.Async
 async def test_consumed_licenses_and_csv_carry_githubs_advanced_security_columns(
     cloud: httpx.AsyncClient,
 ) -> None:
-    owner, first, _ = await _two_instances(cloud)
+    owner, first, second = await _two_instances(cloud)
     accounts = [
         account(1, "mona", ["mona@example.com"], advanced_security_committer=True),
         account(2, "cleo", ["cleo@example.com"]),
@@ -168,6 +168,10 @@ async def test_consumed_licenses_and_csv_carry_githubs_advanced_security_columns
     await import_accounts(cloud, owner, accounts)
     users = [(7, "mona@example.com"), (8, "cleo@example.com"), (9, "solo@example.com")]
     await push(cloud, first, on("a", users, committers=[8, 9]))
+    # GHES-only persons: one with accounts on both instances, committing on one of them;
+    # one with a single account committing nowhere (the CSV writes these without models).
+    others = [(5, "solo@example.com"), (6, "quiet@example.com")]
+    await push(cloud, second, on("b", others, committers=[]))
     body = (await cloud.get("/enterprises/acme/consumed-licenses", headers=auth(owner))).json()
     got = {
         (u["github_com_login"] or u["enterprise_server_user_ids"][0]): (
@@ -180,14 +184,25 @@ async def test_consumed_licenses_and_csv_carry_githubs_advanced_security_columns
         "mona": (True, []),
         "cleo": (False, ["ghes-a.example.com:8"]),
         "ghes-a.example.com:9": (False, ["ghes-a.example.com:9"]),
+        "ghes-b.example.com:6": (False, []),
     }
     response = await cloud.get("/enterprises/acme/consumed-licenses.csv", headers=auth(owner))
+    assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    by_login = {row["github_com_login"]: row for row in rows}
-    assert by_login["mona"]["github_com_advanced_security_license_user"] == "true"
-    assert by_login["cleo"]["enterprise_server_advanced_security_user_ids"] == (
-        "ghes-a.example.com:8"
+    columns = (
+        "github_com_advanced_security_license_user",
+        "enterprise_server_advanced_security_user_ids",
     )
+    by_person = {
+        row["github_com_login"] or row["enterprise_server_user_ids"]: tuple(map(row.get, columns))
+        for row in rows
+    }
+    assert by_person == {
+        "mona": ("true", ""),
+        "cleo": ("false", "ghes-a.example.com:8"),
+        "ghes-a.example.com:9, ghes-b.example.com:5": ("false", "ghes-a.example.com:9"),
+        "ghes-b.example.com:6": ("false", ""),
+    }
 
 
 async def test_a_replica_that_never_saw_the_enterprise_counts_the_same_committers(
