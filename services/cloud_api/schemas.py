@@ -99,8 +99,6 @@ class CloudAccountRef(BaseModel):
     id: int
     login: str
     consuming: bool
-    advanced_security_committer: bool = False
-    """Imported as an Advanced Security active committer on the cloud."""
 
 
 class ServerAccountRef(BaseModel):
@@ -108,13 +106,23 @@ class ServerAccountRef(BaseModel):
     hostname: str
     user_id: int
     email: str | None
-    advanced_security_committer: bool = False
-    """Its instance's report names it an Advanced Security active committer."""
+
+
+# A person's accounts as they are now, with what only the current state knows (a history
+# of changes shows the references alone: it keeps no committers of the past).
+class CloudAccountView(CloudAccountRef):
+    advanced_security_committer: bool
+    """Imported as an Advanced Security active committer on the cloud."""
+
+
+class ServerAccountView(ServerAccountRef):
+    advanced_security_committer: bool
+    """Its instance's current report names it an Advanced Security active committer."""
 
 
 class PersonView(BaseModel):
-    cloud_account: CloudAccountRef | None
-    server_accounts: list[ServerAccountRef]
+    cloud_account: CloudAccountView | None
+    server_accounts: list[ServerAccountView]
     total_user_accounts: int
     match_rule: str
     matched_attribute: str | None
@@ -198,7 +206,7 @@ class ExplainView(BaseModel):
     email: str
     normalized: str
     saml_enabled: bool
-    server_accounts: list[ServerAccountRef]
+    server_accounts: list[ServerAccountView]
     cloud_accounts: list[AccountCarrying]
     persons: list[PersonView]
     """The persons the accounts carrying this address belong to, after matching."""

@@ -20,13 +20,13 @@ from services.cloud_api.domain.tenants.instances import list_instances
 from services.cloud_api.schemas import (
     AdvancedSecurity,
     Breakdown,
-    CloudAccountRef,
+    CloudAccountView,
     ForecastView,
     InstanceStatus,
     LastSync,
     LicensesView,
     PersonView,
-    ServerAccountRef,
+    ServerAccountView,
 )
 
 
@@ -148,7 +148,7 @@ def person_view(
     match = person.match
     return PersonView(
         cloud_account=(
-            CloudAccountRef(
+            CloudAccountView(
                 id=cloud.account_id,
                 login=cloud.login,
                 consuming=cloud.consuming,
@@ -172,9 +172,9 @@ def person_view(
 
 def server_account_ref(
     account: ServerAccount, instance: ServerInstance | None, committers: Committers = NONE
-) -> ServerAccountRef:
+) -> ServerAccountView:
     # The instance may have been disconnected since the state was computed.
-    return ServerAccountRef(
+    return ServerAccountView(
         server_id=instance.server_id if instance else None,
         hostname=instance.hostname if instance else "disconnected",
         user_id=account.user_id,
