@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -13,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from shared import public_key_text
 from shared.push_signatures import sign_push
 from tests.conftest import OPERATOR_TOKEN
+from tests.webhook_receiver import SECRET
 
 
 def auth(token: str) -> dict[str, str]:
@@ -165,3 +168,40 @@ async def audit_log(
     assert response.status_code == 200, response.text
     entries: list[dict[str, Any]] = response.json()
     return entries
+
+
+async def create_hook(
+    client: httpx.AsyncClient, owner: str, url: str, *, slug: str = "acme", **fields: Any
+) -> dict[str, Any]:
+    body = {"url": url, "secret": SECRET, **fields}
+    response = await client.post(f"/enterprises/{slug}/hooks", json=body, headers=auth(owner))
+    assert response.status_code == 201, response.text
+    hook: dict[str, Any] = response.json()
+    return hook
+
+
+async def hook_deliveries(
+    client: httpx.AsyncClient, owner: str, hook_id: int, *, slug: str = "acme"
+) -> list[dict[str, Any]]:
+    response = await client.get(
+        f"/enterprises/{slug}/hooks/{hook_id}/deliveries",
+        params={"per_page": 100},
+        headers=auth(owner),
+    )
+    assert response.status_code == 200, response.text
+    found: list[dict[str, Any]] = response.json()
+    return found
+
+
+async def settled_deliveries(
+    client: httpx.AsyncClient, owner: str, hook_id: int, count: int, *, slug: str = "acme"
+) -> list[dict[str, Any]]:
+    """The hook's deliveries once ``count`` of them are no longer pending (oldest first)."""
+    deadline = time.monotonic() + 30
+    while True:
+        found = await hook_deliveries(client, owner, hook_id, slug=slug)
+        if sum(d["state"] != "pending" for d in found) >= count:
+            return list(reversed(found))
+        if time.monotonic() > deadline:
+            raise AssertionError(f"deliveries did not settle: {found}")
+        await asyncio.sleep(0.05)

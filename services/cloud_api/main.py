@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -18,12 +19,15 @@ from services.cloud_api.api.routes import (
     enterprises,
     github,
     health,
+    hooks,
     licenses,
     uploads,
     usage,
 )
 from services.cloud_api.db.migrate import migrate
 from services.cloud_api.db.models import auth_failures
+from services.cloud_api.domain.events.deliveries import RetryPolicy
+from services.cloud_api.domain.events.worker import HookWorker, WorkerConfig
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.reporting.summary import SummaryCache
 from services.cloud_api.metrics import CloudMetrics, FiguresCollector
@@ -65,9 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         collector = FiguresCollector(sessions, cache, summaries)
         registry.register(collector)
         auth_limit.bind(sessions)
+        worker = HookWorker(sessions, worker_config(settings), metrics.count_hook_attempt)
+        worker.start()
         try:
             yield
         finally:
+            await worker.stop()
             auth_limit.bind(None)
             registry.unregister(collector)
             await probe.aclose()
@@ -89,9 +96,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         uploads,
         licenses,
         github,
+        hooks,
         audit_log,
         dashboard,
     ):
         app.include_router(module.router)
     declare_audit_actions(app)
     return app
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    return WorkerConfig(
+        timeout=settings.hooks_timeout_seconds,
+        lease=timedelta(seconds=settings.hooks_lease_seconds),
+        poll_seconds=settings.hooks_poll_seconds,
+        allow_private=settings.hooks_allow_private,
+        send=settings.hooks_delivery_enabled,
+        retry=RetryPolicy(
+            base_seconds=settings.hooks_retry_base_seconds,
+            cap_seconds=settings.hooks_retry_cap_seconds,
+            retry_for=timedelta(hours=settings.hooks_retry_for_hours),
+        ),
+        period=timedelta(seconds=settings.periodic_check_seconds),
+        stale_after=timedelta(days=settings.stale_after_days),
+    )

@@ -10,7 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.cloud_api.db.models import Enterprise, Report, ServerInstance
+from services.cloud_api.db.models import Enterprise, HookDelivery, Report, ServerInstance
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.licensing.lru import CacheStats
 from services.cloud_api.domain.reporting.summary import SummaryCache
@@ -40,6 +40,15 @@ class CloudMetrics:
             buckets=(10, 100, 1_000, 10_000, 50_000, 100_000, 250_000, 500_000, 1_000_000),
             registry=registry,
         )
+        self.hook_deliveries = Counter(
+            f"{PREFIX}_webhook_deliveries_total",
+            "Webhook delivery attempts, by event and outcome (delivered, retry, failed, gave_up)",
+            ["event", "outcome"],
+            registry=registry,
+        )
+
+    def count_hook_attempt(self, event: str, outcome: str) -> None:
+        self.hook_deliveries.labels(event, outcome).inc()
 
 
 class FiguresCollector(DatabaseCollector):
@@ -75,6 +84,13 @@ class FiguresCollector(DatabaseCollector):
             for source, count in rows:
                 applied.add_metric([source], count)
             instances = _instance_times(session)
+            pending = GaugeMetricFamily(
+                f"{PREFIX}_webhook_deliveries_pending",
+                "Webhook deliveries stored and not yet delivered nor given up",
+                value=session.scalar(select(func.count()).where(HookDelivery.state == "pending"))
+                or 0,
+            )
+        yield pending
         yield purchased
         yield consumed
         yield applied

@@ -45,3 +45,24 @@ class Settings(BaseSettings):
 
     def trusted_proxy_networks(self) -> tuple[Network, ...]:
         return parse_networks(self.trusted_proxies)
+
+    # Webhooks (SPEC 7.3). Durations are floats so that tests can make them short.
+    hooks_allow_private: bool = False
+    """Allow hook URLs in loopback, link-local and private ranges (tests, closed networks)."""
+    hooks_timeout_seconds: float = 10.0
+    """How long a receiver has to answer, as on github.com."""
+    hooks_retry_base_seconds: float = 30.0
+    hooks_retry_cap_seconds: float = 3600.0
+    hooks_retry_for_hours: float = 72.0
+    """A delivery that keeps failing (5xx, timeouts, no connection) is retried this long."""
+    hooks_lease_seconds: float = 60.0
+    """How long a replica holds a delivery it is sending; at least twice the timeout, plus 1 s."""
+    hooks_poll_seconds: float = 5.0
+    """How often each replica looks for deliveries stored by the others."""
+    hooks_delivery_enabled: bool = True
+    """``false``: deliveries are stored but this process sends none (the fuzz tests)."""
+    stale_after_days: float = 8.0
+    """``server_instance.stale``: no applied report for longer than this."""
+    periodic_check_seconds: float = 60.0
+    """How often the periodic checks (stale instances, old deliveries) run, once across
+    all replicas."""

@@ -91,6 +91,9 @@ class ServerInstance(Base):
     # SQLite, where the UPDATE takes the database write lock instead).
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+    # When ``server_instance.stale`` was last published for it: a stale period is announced
+    # once, and a new one starts only with a report applied after this time.
+    stale_event_at: Mapped[datetime | None]
 
 
 class Report(Base):
@@ -250,3 +253,77 @@ class PersonChange(Base):
 
 # Failed authentications per client address and window (services/common/auth_limit.py).
 auth_failures = auth_failures_table(Base.metadata)
+class Hook(Base):
+    """An owner's webhook. The secret is kept as given, as GitHub keeps it: signing each
+    delivery needs it. It is never answered nor logged."""
+
+    __tablename__ = "hooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2048))
+    secret: Mapped[str] = mapped_column(String(256))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean)
+    thresholds: Mapped[list[int]] = mapped_column(JSON)
+    # The thresholds the figure was at or above after the last change of the figure or of
+    # the seats, written in that change's transaction: a crossing fires once, not on every
+    # report above the line.
+    thresholds_reached: Mapped[list[int]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class HookDelivery(Base):
+    """One event for one hook, stored in the transaction of its cause before it is sent."""
+
+    __tablename__ = "hook_deliveries"
+    __table_args__ = (
+        Index("ix_hook_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_hook_deliveries_hook_id_id", "hook_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hook_id: Mapped[int] = mapped_column(ForeignKey("hooks.id", ondelete="CASCADE"))
+    guid: Mapped[str] = mapped_column(String(36))  # X-GitHub-Delivery; kept on redelivery
+    event: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)  # the exact bytes sent (and signed), as UTF-8
+    redelivery: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(16))  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime]
+    # A sender's claim: no other replica takes the delivery before it expires, and a
+    # sender that died mid-delivery loses it when it does.
+    lease_until: Mapped[datetime | None]
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]  # the last attempt's time, as GitHub names it
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str | None] = mapped_column(String(200))
+    duration: Mapped[float | None]
+
+
+class HookDeliveryAttempt(Base):
+    __tablename__ = "hook_delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("hook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime]
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float]
+    error: Mapped[str | None] = mapped_column(String(500))
+
+
+class PeriodicCheck(Base):
+    """The last slot each periodic check ran for, claimed by ``UPDATE ... WHERE`` so that one
+    replica runs each slot."""
+
+    __tablename__ = "periodic_checks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_slot_at: Mapped[datetime]

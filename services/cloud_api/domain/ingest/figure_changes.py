@@ -1,5 +1,7 @@
 """Every change that can move the figure, recorded as a history point with the persons who
-started and stopped consuming (see ``history_points.py``).
+started and stopped consuming (see ``history_points.py``), and told to the hooks'
+thresholds (``events/thresholds.py``) in the same transaction; a change of the purchased
+seats, which moves no one, is told to the thresholds too.
 
 Each function takes the enterprise's lock, computes the state before the change, makes
 the change, computes the state after it from the one before (a new report costs only the
@@ -19,6 +21,7 @@ from services.cloud_api.db.models import Enterprise, Report, ServerInstance
 from services.cloud_api.domain.accounts.importing import ImportResult, replace_accounts
 from services.cloud_api.domain.accounts.input import CloudAccountInput
 from services.cloud_api.domain.errors import NotFoundError
+from services.cloud_api.domain.events.thresholds import figure_changed
 from services.cloud_api.domain.ingest.change_reasons import matching_reasons, report_reasons
 from services.cloud_api.domain.ingest.changed_persons import (
     CloudInfo,
@@ -83,6 +86,7 @@ def record_report(
     record_point(
         session, enterprise.id, Cause.REPORT, after.state.figures.consumed, persons, subject
     )
+    figure_changed(session, enterprise, after.state.figures.consumed)
     return after.state
 
 
@@ -120,9 +124,14 @@ def update_enterprise(
     and is a history point (the state is None when the matching stayed)."""
     enterprise = enterprise_by_slug(session, slug)
     if saml_enabled is None or saml_enabled == enterprise.saml_enabled:
+        seats_before = enterprise.seats_purchased
         updated = enterprises.update_enterprise(
             session, slug, name=name, seats_purchased=seats_purchased
         )
+        if updated.seats_purchased != seats_before:
+            # The thresholds are percentages of the seats: they may be crossed now.
+            session.flush()  # the UPDATE takes the enterprise's row lock
+            figure_changed(session, updated, engine.figures(session, updated).figures.consumed)
         return updated, None
     lock_enterprise(session, enterprise)
     before = engine.tallied(session, enterprise, keep=True)
@@ -162,6 +171,7 @@ def disconnect(
     session.refresh(enterprise)
     total = after.state.figures.consumed
     record_point(session, enterprise.id, Cause.INSTANCE_DISCONNECTED, total, persons, subject)
+    figure_changed(session, enterprise, total)
     return disconnected, dataclasses.replace(after.state, data_version=enterprise.data_version)
 
 
@@ -197,6 +207,7 @@ def _record_matching_change(
     }
     subject = PointSubject(instances=names)
     record_point(session, enterprise.id, cause, after.state.figures.consumed, persons, subject)
+    figure_changed(session, enterprise, after.state.figures.consumed)
     return after.state
 
 

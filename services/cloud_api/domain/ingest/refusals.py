@@ -1,5 +1,6 @@
 """Refused reports: a refusal changes no data, but the instance's last sync says why, and
-the enterprise's audit log has a ``server_usage.refuse`` entry.
+the enterprise's audit log has a ``server_usage.refuse`` entry, and hooks are sent
+``server_usage.refused``.
 
 The rule: the ingest package records every refusal of a report or an upload after the
 caller was authenticated, at its entry points (:func:`pushes.apply_push`,
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.cloud_api.db.models import ServerInstance
 from services.cloud_api.domain.errors import DomainError
 from services.cloud_api.domain.events.audit import record_refusal_entry
+from services.cloud_api.domain.events.instance_events import usage_refused
 from services.common.audit_log import AuditContext
 from services.common.clock import utcnow
 
@@ -59,8 +61,8 @@ def record_unread_refusal(
 
 
 def record_refusal(session: Session, refused: Refused, error: DomainError) -> None:
-    """A refused report changes no data, but the instance's last sync says why, and the
-    audit log has the refusal, both in the caller's transaction."""
+    """A refused report changes no data, but the instance's last sync says why, the
+    audit log has the refusal and the hooks hear of it, all in the caller's transaction."""
     fields = {"source": refused.source, **refused.facts}
     if refused.instance_pk is not None:
         session.execute(
@@ -77,3 +79,11 @@ def record_refusal(session: Session, refused: Refused, error: DomainError) -> No
             fields.setdefault("server_id", instance.server_id)
             fields.setdefault("hostname", instance.hostname)
     record_refusal_entry(session, refused.audit, refused.enterprise_id, error, **fields)
+    usage_refused(
+        session,
+        refused.enterprise_id,
+        error,
+        source=refused.source,
+        server_id=fields.get("server_id"),
+        hostname=fields.get("hostname"),
+    )
