@@ -54,6 +54,9 @@ def cloud_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         "CLOUD_API_ADMIN_TOKEN": OPERATOR,
         # The fuzzer sends wrong tokens by the hundred; locked out, it would test nothing.
         "CLOUD_API_AUTH_FAILURE_LIMIT": "1000000",
+        # Generated hook URLs are neither resolved nor sent to: nothing leaves the machine.
+        "CLOUD_API_HOOKS_ALLOW_PRIVATE": "true",
+        "CLOUD_API_HOOKS_DELIVERY_ENABLED": "false",
     }
     with uvicorn_server("services.cloud_api.main:create_app", env, workdir / "log") as url:
         with httpx.Client(base_url=url) as http:
@@ -78,7 +81,12 @@ def cloud_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
                 json=report(server_id="srv-1"),
                 headers={"Authorization": f"Bearer {instance}"},
             )
-        yield {"url": url, "owner": owner, "instance": instance}
+            hook = http.post(
+                "/enterprises/acme/hooks",
+                json={"url": "http://127.0.0.1:9/hook", "secret": "fuzz"},
+                headers={"Authorization": f"Bearer {owner}"},
+            ).json()["id"]
+        yield {"url": url, "owner": owner, "instance": instance, "hook": str(hook)}
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +133,9 @@ def test_cloud_api_survives_fuzzing(cloud_server: dict[str, str]) -> None:
         return {"Authorization": f"Bearer {token}"}
 
     url = cloud_server["url"]
-    fuzz(f"{url}/openapi.json", url, headers_for, {"enterprise": "acme"})
+    # The hook's first ping is delivery 1: paths with ids reach real data.
+    path_values = {"enterprise": "acme", "hook_id": cloud_server["hook"], "delivery_id": "1"}
+    fuzz(f"{url}/openapi.json", url, headers_for, path_values)
 
 
 def test_agent_api_survives_fuzzing(agent_server: dict[str, str]) -> None:
