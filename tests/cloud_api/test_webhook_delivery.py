@@ -189,3 +189,25 @@ async def test_the_delivery_log_pages_newest_first_by_cursor(
         next_url = link.split(";")[0].strip("<>") if link else None
     assert seen == sorted(seen, reverse=True)
     assert len(seen) == 5
+
+
+async def test_an_inactive_hook_is_paused_until_it_is_active_again(
+    hooks_cloud: httpx.AsyncClient,
+) -> None:
+    owner = await new_enterprise(hooks_cloud)
+    with receiving() as receiver:
+        paused = await create_hook(hooks_cloud, owner, receiver.url, active=False)
+        active = await create_hook(hooks_cloud, owner, receiver.url)
+        [sent] = await receiver.wait_for(1)
+        # The paused hook's ping was due first, so a sender that ignored the pause would
+        # have tried it no later than the active hook's.
+        [waiting] = await hook_deliveries(hooks_cloud, owner, paused["id"])
+        assert sent.headers["x-github-hook-id"] == str(active["id"])
+        assert (waiting["state"], waiting["attempts"]) == ("pending", [])
+        resumed = await hooks_cloud.patch(
+            f"/enterprises/acme/hooks/{paused['id']}", json={"active": True}, headers=auth(owner)
+        )
+        assert resumed.status_code == 200
+        [_, later] = await receiver.wait_for(2)
+    assert later.headers["x-github-hook-id"] == str(paused["id"])
+    assert later.guid == waiting["guid"]

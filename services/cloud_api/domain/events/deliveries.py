@@ -93,7 +93,8 @@ def claim_due(sessions: sessionmaker[Session], *, lease: timedelta, limit: int) 
     )
     due = (
         select(HookDelivery.id)
-        .where(*claimable)
+        .join(Hook, Hook.id == HookDelivery.hook_id)
+        .where(*claimable, Hook.active.is_(True))  # an inactive hook is paused
         .order_by(HookDelivery.next_attempt_at, HookDelivery.id)
         .limit(limit)
     )
@@ -202,7 +203,9 @@ def next_due(sessions: sessionmaker[Session]) -> datetime | None:
     )
     with sessions() as session:
         due: datetime | None = session.scalar(
-            select(func.min(when)).where(HookDelivery.state == "pending")
+            select(func.min(when))
+            .join(Hook, Hook.id == HookDelivery.hook_id)
+            .where(HookDelivery.state == "pending", Hook.active.is_(True))
         )
     return due
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from services.cloud_api.db.models import Enterprise, Hook, HookDelivery
 from services.cloud_api.domain.errors import InvalidInputError, NotFoundError
 from services.cloud_api.domain.events import payloads
-from services.cloud_api.domain.events.publishing import ALL_EVENTS, EVENTS, publish
+from services.cloud_api.domain.events.publishing import ALL_EVENTS, EVENTS, PENDING_KEY, publish
 from services.cloud_api.domain.events.urls import check_hook_url
 from services.common.clock import utcnow
 
@@ -132,6 +132,8 @@ def update_hook(
     if checked.events is not None:
         hook.events = checked.events
     if checked.active is not None:
+        if checked.active and not hook.active:
+            session.info[PENDING_KEY] = True  # what waited while paused goes out now
         hook.active = checked.active
     if checked.thresholds is not None:
         hook.thresholds = checked.thresholds
