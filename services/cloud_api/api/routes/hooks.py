@@ -23,6 +23,7 @@ from services.cloud_api.domain.events.delivery_log import (
 )
 from services.cloud_api.domain.events.publishing import redeliver
 from services.cloud_api.domain.events.webhooks import HookInput, check_input
+from services.cloud_api.domain.tenants.enterprises import get_enterprise
 from services.cloud_api.hook_schemas import (
     AttemptView,
     DeliveryDetail,
@@ -105,7 +106,7 @@ def ping_hook(enterprise: str, hook_id: Id, owner: OwnerDep, state: StateDep) ->
     """Sends the hook a ``ping`` event."""
     require_enterprise(owner, enterprise)
     with state.sessions.begin() as session:
-        target = webhooks.lock_enterprise(session, owner.enterprise_id)
+        target = get_enterprise(session, owner.enterprise_id)
         webhooks.ping_hook(session, target, hook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
