@@ -5,6 +5,9 @@ replica's claim, evaluated after it, finds the lease and takes nothing, so no de
 sent by two replicas at once. A sender that dies mid-delivery leaves its lease to expire,
 and another sends the delivery then: nothing is lost, and a receiver that did get the
 first request sees the same ``X-GitHub-Delivery`` again (GitHub's advice: deduplicate by it).
+
+The functions taking a ``sessionmaker`` open their own transactions: the sender works in
+the background, and each step commits before its next network call (docs/decisions.md).
 """
 
 from __future__ import annotations

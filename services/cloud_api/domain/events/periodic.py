@@ -1,6 +1,8 @@
 """Checks that run on a clock, once across all replicas: each replica wakes every period,
 and the one whose ``UPDATE periodic_checks ... WHERE last_slot_at < slot`` changes the row
-runs that slot; the others find it taken and wait for the next."""
+runs that slot; the others find it taken and wait for the next. Each claim is a
+transaction of its own (the worker's clock has no request around it), committed before
+the slot's work begins."""
 
 from __future__ import annotations
 
