@@ -38,7 +38,13 @@ def new_database_url(db_backend: str, tmp_path: Path) -> Iterator[Callable[[], s
 
 @pytest.fixture
 def cloud_settings(new_database_url: Callable[[], str]) -> Settings:
-    return Settings(database_url=new_database_url(), admin_token=SecretStr(OPERATOR_TOKEN))
+    # No hook deliveries unless a test asks for them (tests/cloud_api/conftest.py): a hook
+    # made with a public address must never be sent to from a test.
+    return Settings(
+        database_url=new_database_url(),
+        admin_token=SecretStr(OPERATOR_TOKEN),
+        hooks_delivery_enabled=False,
+    )
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from services.cloud_api.main import create_app
 from services.cloud_api.settings import Settings
 
 FAST_HOOKS: dict[str, Any] = {
+    "hooks_delivery_enabled": True,
     "hooks_allow_private": True,
     "hooks_timeout_seconds": 0.5,
     "hooks_retry_base_seconds": 0.1,

@@ -137,6 +137,45 @@ async def upload_file(walk: Walk, content: bytes) -> tuple[httpx.Response, str]:
     return await walk.cloud.post(url, files=files, headers=auth(walk.owner)), SLUG
 
 
+HOOKS = f"/enterprises/{SLUG}/hooks"
+PUBLIC_URL = "https://93.184.215.14/hook"  # never sent to: the test app sends no deliveries
+
+
+async def create_hook(walk: Walk, _: None) -> tuple[httpx.Response, str]:
+    body = {"url": PUBLIC_URL, "secret": "walk-secret"}
+    return await walk.cloud.post(HOOKS, json=body, headers=auth(walk.owner)), SLUG
+
+
+async def a_hook(walk: Walk) -> int:
+    response = await create_hook(walk, None)
+    hook_id: int = response[0].json()["id"]
+    return hook_id
+
+
+async def update_hook(walk: Walk, hook_id: int) -> tuple[httpx.Response, str]:
+    url = f"{HOOKS}/{hook_id}"
+    return await walk.cloud.patch(url, json={"active": False}, headers=auth(walk.owner)), SLUG
+
+
+async def delete_hook(walk: Walk, hook_id: int) -> tuple[httpx.Response, str]:
+    return await walk.cloud.delete(f"{HOOKS}/{hook_id}", headers=auth(walk.owner)), SLUG
+
+
+async def ping_hook(walk: Walk, hook_id: int) -> tuple[httpx.Response, str]:
+    return await walk.cloud.post(f"{HOOKS}/{hook_id}/pings", headers=auth(walk.owner)), SLUG
+
+
+async def a_delivery(walk: Walk) -> str:
+    hook_id = await a_hook(walk)
+    deliveries = await walk.cloud.get(f"{HOOKS}/{hook_id}/deliveries", headers=auth(walk.owner))
+    return f"{HOOKS}/{hook_id}/deliveries/{deliveries.json()[0]['id']}"
+
+
+async def redeliver(walk: Walk, delivery_url: str) -> tuple[httpx.Response, str]:
+    url = f"{delivery_url}/attempts"
+    return await walk.cloud.post(url, headers=auth(walk.owner)), SLUG
+
+
 ROWS: dict[tuple[str, str], tuple[Prepare, Act]] = {
     ("post", "/admin/enterprises"): (nothing, create_enterprise),
     ("patch", "/admin/enterprises/{enterprise}"): (nothing, update_enterprise),
@@ -156,6 +195,14 @@ ROWS: dict[tuple[str, str], tuple[Prepare, Act]] = {
     ("post", "/enterprises/{enterprise}/server-usage/uploads"): (
         upload_only_instance,
         upload_file,
+    ),
+    ("post", "/enterprises/{enterprise}/hooks"): (nothing, create_hook),
+    ("patch", "/enterprises/{enterprise}/hooks/{hook_id}"): (a_hook, update_hook),
+    ("delete", "/enterprises/{enterprise}/hooks/{hook_id}"): (a_hook, delete_hook),
+    ("post", "/enterprises/{enterprise}/hooks/{hook_id}/pings"): (a_hook, ping_hook),
+    ("post", "/enterprises/{enterprise}/hooks/{hook_id}/deliveries/{delivery_id}/attempts"): (
+        a_delivery,
+        redeliver,
     ),
 }
 

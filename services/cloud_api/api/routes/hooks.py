@@ -14,8 +14,10 @@ from services.cloud_api.api.hook_views import (
     hook_view,
     hooks_url,
 )
+from services.cloud_api.db.models import Hook
 from services.cloud_api.domain.access.auth import require_enterprise
 from services.cloud_api.domain.events import webhooks
+from services.cloud_api.domain.events.audit import record_entry
 from services.cloud_api.domain.events.delivery_log import (
     LoggedDelivery,
     get_delivery,
@@ -33,6 +35,8 @@ from services.cloud_api.hook_schemas import (
     HookView,
 )
 from services.cloud_api.settings import Settings
+from services.common.audit_log import AuditContext
+from services.common.audit_route import audited
 from shared.errors import error_responses
 
 router = APIRouter(tags=["hooks"], responses=error_responses())
@@ -42,7 +46,12 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 @router.post("/enterprises/{enterprise}/hooks", status_code=status.HTTP_201_CREATED)
 def create_hook(
-    enterprise: str, body: HookCreate, request: Request, owner: OwnerDep, state: StateDep
+    enterprise: str,
+    body: HookCreate,
+    request: Request,
+    owner: OwnerDep,
+    state: StateDep,
+    audit: Annotated[AuditContext, audited("hook.create")],
 ) -> HookView:
     """A new hook; it is sent a ``ping`` at once."""
     require_enterprise(owner, enterprise)
@@ -51,6 +60,7 @@ def create_hook(
         target = webhooks.lock_enterprise(session, owner.enterprise_id)
         consumed = state.cache.figures(session, target).figures.consumed
         hook = webhooks.create_hook(session, target, checked, consumed=consumed)
+        record_entry(session, audit, target.id, **hook_fields(hook))
         return hook_view(session, hook, hooks_url(request, enterprise))
 
 
@@ -82,6 +92,7 @@ def update_hook(
     request: Request,
     owner: OwnerDep,
     state: StateDep,
+    audit: Annotated[AuditContext, audited("hook.update")],
 ) -> HookView:
     """Change any of the fields; new thresholds start from the current figure."""
     require_enterprise(owner, enterprise)
@@ -90,24 +101,40 @@ def update_hook(
         target = webhooks.lock_enterprise(session, owner.enterprise_id)
         consumed = state.cache.figures(session, target).figures.consumed
         hook = webhooks.update_hook(session, target, hook_id, checked, consumed=consumed)
+        changed = sorted(body.model_fields_set)  # which fields; a secret's value never
+        record_entry(session, audit, target.id, **hook_fields(hook), changed=changed)
         return hook_view(session, hook, hooks_url(request, enterprise))
 
 
 @router.delete(HOOK, status_code=status.HTTP_204_NO_CONTENT)
-def delete_hook(enterprise: str, hook_id: Id, owner: OwnerDep, state: StateDep) -> Response:
+def delete_hook(
+    enterprise: str,
+    hook_id: Id,
+    owner: OwnerDep,
+    state: StateDep,
+    audit: Annotated[AuditContext, audited("hook.delete")],
+) -> Response:
     require_enterprise(owner, enterprise)
     with state.sessions.begin() as session:
-        webhooks.delete_hook(session, owner.enterprise_id, hook_id)
+        gone = webhooks.delete_hook(session, owner.enterprise_id, hook_id)
+        record_entry(session, audit, owner.enterprise_id, **hook_fields(gone))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(f"{HOOK}/pings", status_code=status.HTTP_204_NO_CONTENT)
-def ping_hook(enterprise: str, hook_id: Id, owner: OwnerDep, state: StateDep) -> Response:
+def ping_hook(
+    enterprise: str,
+    hook_id: Id,
+    owner: OwnerDep,
+    state: StateDep,
+    audit: Annotated[AuditContext, audited("hook.ping")],
+) -> Response:
     """Sends the hook a ``ping`` event."""
     require_enterprise(owner, enterprise)
     with state.sessions.begin() as session:
         target = get_enterprise(session, owner.enterprise_id)
-        webhooks.ping_hook(session, target, hook_id)
+        delivery = webhooks.ping_hook(session, target, hook_id)
+        record_entry(session, audit, target.id, hook_id=hook_id, guid=delivery.guid)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -158,14 +185,34 @@ def list_delivery_attempts(
 
 @router.post(f"{HOOK}/deliveries/{{delivery_id}}/attempts", status_code=status.HTTP_202_ACCEPTED)
 def redeliver_hook_delivery(
-    enterprise: str, hook_id: Id, delivery_id: Id, owner: OwnerDep, state: StateDep
+    enterprise: str,
+    hook_id: Id,
+    delivery_id: Id,
+    owner: OwnerDep,
+    state: StateDep,
+    audit: Annotated[AuditContext, audited("hook.redeliver")],
 ) -> DeliveryView:
     """Redelivers: a new delivery of the same event, with the same GUID."""
     require_enterprise(owner, enterprise)
     with state.sessions.begin() as session:
         webhooks.get_hook(session, owner.enterprise_id, hook_id)
         original = get_delivery(session, hook_id, delivery_id).delivery
-        return delivery_view(LoggedDelivery(redeliver(session, original), []))
+        delivery = redeliver(session, original)
+        record_entry(
+            session,
+            audit,
+            owner.enterprise_id,
+            hook_id=hook_id,
+            delivery_id=original.id,
+            guid=original.guid,
+            event=original.event,
+        )
+        return delivery_view(LoggedDelivery(delivery, []))
+
+
+def hook_fields(hook: Hook) -> dict[str, object]:
+    """What the audit log says of a hook (never its secret)."""
+    return {"hook_id": hook.id, "url": hook.url, "events": list(hook.events), "active": hook.active}
 
 
 def _checked(body: HookCreate | HookUpdate, settings: Settings) -> HookInput:

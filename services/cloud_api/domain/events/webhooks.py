@@ -158,9 +158,11 @@ def list_hooks(session: Session, enterprise_id: int) -> list[Hook]:
     )
 
 
-def delete_hook(session: Session, enterprise_id: int, hook_id: int) -> None:
+def delete_hook(session: Session, enterprise_id: int, hook_id: int) -> Hook:
     """Its deliveries go with it (the foreign keys cascade), pending ones included."""
-    session.delete(get_hook(session, enterprise_id, hook_id))
+    hook = get_hook(session, enterprise_id, hook_id)
+    session.delete(hook)
+    return hook
 
 
 def ping_hook(session: Session, enterprise: Enterprise, hook_id: int) -> HookDelivery:
