@@ -167,7 +167,7 @@ async def test_a_refused_push_is_published_with_its_reason(hooks_cloud: httpx.As
         )
         assert not_json.status_code == 422
         [first, second] = await receiver.wait_for(2, name="server_usage.refused")
-    assert first.data["action"] == "refused"
+    assert (first.data["action"], first.data["source"]) == ("refused", "connect")
     assert first.data["error"] == "sequence_conflict"
     assert "sequence 4" in first.data["detail"]
     assert first.data["server_instance"] == {"server_id": "srv-1", "hostname": "ghes.example.com"}
@@ -184,6 +184,19 @@ async def test_a_refused_upload_is_published(hooks_cloud: httpx.AsyncClient) -> 
         [arrived] = await receiver.wait_for(1, name="server_usage.refused")
     assert arrived.guid == refused["guid"]
     assert arrived.data["server_instance"]["server_id"] == "air-gapped-1"
+    assert arrived.data["source"] == "upload"
+
+
+async def test_an_upload_for_an_instance_not_connected_is_published_with_its_server_id(
+    hooks_cloud: httpx.AsyncClient,
+) -> None:
+    owner = await new_enterprise(hooks_cloud)
+    with receiving() as receiver:
+        await create_hook(hooks_cloud, owner, receiver.url)
+        assert (await upload(hooks_cloud, owner, export_file())).status_code == 404
+        [arrived] = await receiver.wait_for(1, name="server_usage.refused")
+    assert arrived.data["error"] == "unknown_instance"
+    assert arrived.data["server_instance"] == {"server_id": "air-gapped-1", "hostname": None}
 
 
 async def test_the_periodic_check_announces_an_instance_that_stopped_reporting(

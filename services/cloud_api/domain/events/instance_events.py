@@ -25,8 +25,8 @@ def usage_refused(
     server_id: object,
     hostname: object,
 ) -> None:
-    """Called where ingest records a refusal, in that transaction. The instance is named
-    when it is known (an upload for an unknown server_id is refused too)."""
+    """Called where ingest records a refusal, in that transaction. An upload for an
+    instance that is not connected is named by the server_id its file gives."""
     enterprise = session.get_one(Enterprise, enterprise_id)
     instance = (
         {"server_id": server_id, "hostname": hostname} if isinstance(server_id, str) else None
