@@ -32,6 +32,7 @@ from services.cloud_api.domain.events.periodic import run_checks
 from services.cloud_api.domain.events.publishing import PENDING_KEY
 from services.cloud_api.domain.events.sender import new_client, send
 from services.common.clock import utcnow
+from services.common.threads import in_thread
 
 log = logging.getLogger(__name__)
 BATCH = 10  # deliveries claimed and sent at once by one replica
@@ -92,7 +93,7 @@ class HookWorker:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         # Claims cut short are given back, so a replica (or this one, restarted) sends them
         # at once rather than after the lease.
-        await asyncio.to_thread(release, self.sessions, sorted(self._held))
+        await in_thread(release, self.sessions, sorted(self._held))
         await self._client.aclose()
 
     def wake(self) -> None:
@@ -123,7 +124,7 @@ class HookWorker:
     async def deliver_due(self) -> float:
         """Sends one batch of due deliveries; returns how long to wait for the next."""
         self._wake.clear()
-        claimed = await asyncio.to_thread(
+        claimed = await in_thread(
             claim_due, self.sessions, lease=self.config.safe_lease, limit=BATCH
         )
         if claimed:
@@ -138,7 +139,7 @@ class HookWorker:
                     log.error("recording a hook delivery failed", exc_info=result)
             if len(claimed) == BATCH:
                 return 0.0
-        due = await asyncio.to_thread(next_due, self.sessions)
+        due = await in_thread(next_due, self.sessions)
         if due is None:
             return self.config.poll_seconds
         return min(self.config.poll_seconds, max(MIN_WAIT, (due - utcnow()).total_seconds()))
@@ -150,7 +151,7 @@ class HookWorker:
             limit_seconds=self.config.timeout,
             allow_private=self.config.allow_private,
         )
-        outcome = await asyncio.to_thread(
+        outcome = await in_thread(
             record_attempt, self.sessions, claimed, attempt, self.config.retry
         )
         self.on_attempt(claimed.event, outcome)
@@ -167,7 +168,7 @@ class HookWorker:
         period = self.config.period.total_seconds()
         while True:
             try:
-                await asyncio.to_thread(
+                await in_thread(
                     run_checks,
                     self.sessions,
                     utcnow(),
