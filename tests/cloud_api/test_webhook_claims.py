@@ -13,7 +13,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.cloud_api.db.migrate import migrate
-from services.cloud_api.db.models import Enterprise, HookDelivery, Report, ServerInstance
+from services.cloud_api.db.models import (
+    Enterprise,
+    HookDelivery,
+    HookDeliveryAttempt,
+    Report,
+    ServerInstance,
+)
 from services.cloud_api.domain.events.deliveries import (
     Attempt,
     RetryPolicy,
@@ -26,6 +32,8 @@ from services.cloud_api.domain.events.publishing import publish
 from services.cloud_api.domain.events.webhooks import HookInput, create_hook
 from services.cloud_api.domain.tenants.enterprises import create_enterprise
 from services.cloud_api.domain.tenants.instances import connect_instance
+from services.cloud_api.main import worker_config
+from services.cloud_api.settings import Settings
 from services.common.clock import utcnow
 from services.common.db import make_engine, make_sessions
 
@@ -91,6 +99,41 @@ def test_retry_waits_grow_exponentially_up_to_the_cap() -> None:
     for attempts, ceiling in [(1, 30), (2, 60), (3, 120), (7, 1920), (8, 3600), (20, 3600)]:
         for _ in range(50):
             assert ceiling / 2 <= policy.delay(attempts) <= ceiling
+
+
+def test_by_default_a_failing_receiver_is_retried_for_more_than_a_day(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The defaults a deployment gets: a receiver answering 503 to every attempt is tried
+    again, later and later, for more than a day (72 hours), then given up. Each attempt is
+    made when the delivery says it is due, on a clock of the test's."""
+    policy = worker_config(Settings()).retry
+    _enterprise_with_hook(sessions)
+    outcomes: list[str] = []
+    [claimed] = claim_due(sessions, lease=LEASE, limit=10)
+    at = claimed.created_at
+    while True:
+        outcomes.append(record_attempt(sessions, claimed, Attempt(at, 0.01, 503), policy))
+        with sessions.begin() as session:
+            delivery = session.get_one(HookDelivery, claimed.id)
+            if delivery.state != "pending":
+                break
+            assert delivery.next_attempt_at > at  # a wait before each retry
+            at = delivery.next_attempt_at
+            delivery.next_attempt_at = utcnow()  # due now for claim_due, which reads the clock
+        [claimed] = claim_due(sessions, lease=LEASE, limit=10)
+    last_attempt = at - claimed.created_at
+    assert timedelta(days=1) < last_attempt <= timedelta(hours=72)
+    assert outcomes[:-1] == ["retry"] * (len(outcomes) - 1)
+    assert outcomes[-1] == "gave_up"
+    with sessions() as session:
+        delivery = session.get_one(HookDelivery, claimed.id)
+        logged = session.scalars(
+            select(HookDeliveryAttempt).where(HookDeliveryAttempt.delivery_id == claimed.id)
+        ).all()
+    assert (delivery.state, delivery.status) == ("failed", "Invalid HTTP Response: 503; gave up")
+    assert len(logged) == len(outcomes)  # the delivery log has every attempt
+    assert all(attempt.status_code == 503 for attempt in logged)
 
 
 def test_a_periodic_slot_runs_on_one_replica(sessions: sessionmaker[Session]) -> None:

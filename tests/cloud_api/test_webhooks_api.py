@@ -172,8 +172,11 @@ async def test_the_secret_never_appears_in_an_answer_or_a_log(
                 await hooks_cloud.get(f"{url}/deliveries/{delivery['id']}", headers=auth(owner))
             )
         answers.append(await hooks_cloud.get("/metrics"))
+        answers.append(await hooks_cloud.get("/enterprises/acme/audit-log", headers=auth(owner)))
     assert all(answer.status_code < 300 for answer in answers)
-    assert "X-Hub-Signature-256" in answers[-2].json()["request"]["headers"]
+    logged = {entry["action"] for entry in answers[-1].json()}
+    assert {"hook.create", "hook.update", "hook.ping"} <= logged
+    assert "X-Hub-Signature-256" in answers[-3].json()["request"]["headers"]
     for text in [hook.__repr__(), *(answer.text for answer in answers), caplog.text]:
         assert "Secret to Everybody" not in text
     assert "hook" in caplog.text  # the worker did log its deliveries
