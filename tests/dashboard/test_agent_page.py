@@ -359,3 +359,170 @@ def test_pressing_sync_now_during_a_run_shows_that_run(
         # It read GHES: the instance panel shows the version and license GHES gave.
         assert fact(tab, "ghes-version") == state.version
         assert fact(tab, "license").startswith("1,400 seats, expires")
+
+
+# --- the preview of the next sync ---------------------------------------------------------
+
+
+def preview_shown(tab: AgentTab) -> dict[str, str]:
+    """Waits for the page's preview and reads its facts (the preview-* ones)."""
+    tab.page.wait_for_selector("#preview[data-state=shown]:not([aria-busy])")
+    names = tab.page.eval_on_selector_all(
+        "#preview [data-fact]", "cells => cells.map(c => c.dataset.fact)"
+    )
+    return {name.removeprefix("preview-"): fact(tab, name) for name in names}
+
+
+def sample_rows(tab: AgentTab, kind: str) -> list[tuple[int, str | None]]:
+    cells = tab.page.eval_on_selector_all(
+        f"#preview-samples-{kind} tbody tr",
+        "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))",
+    )
+    return [(int(user), None if login == "—" else login) for user, login in cells]
+
+
+def assert_preview_equals_the_api(tab: AgentTab, preview: dict[str, object]) -> None:
+    shown = preview_shown(tab)
+    counted = {key: number(value) for key, value in shown.items()}
+    assert counted == {
+        "users": preview["users"],
+        "suspended": preview["suspended_excluded"],
+        "invalid": preview["invalid_emails"],
+        "added": preview["added"],
+        "removed": preview["removed"],
+        "email_changed": preview["email_changed"],
+    }
+    samples = preview["samples"]
+    assert isinstance(samples, dict)
+    for kind in ("added", "removed", "email_changed"):
+        expected = [(user["id"], user["login"]) for user in samples[kind]]
+        if preview[kind]:
+            assert sample_rows(tab, kind) == expected, kind
+        else:
+            assert not tab.page.is_visible(f"#preview-samples-{kind}"), kind
+
+
+def users_file(path: Path, rows: list[tuple[int, str, bool]]) -> Path:
+    path.write_text(
+        users_csv_text([(user, email, suspended, False) for user, email, suspended in rows])
+    )
+    return path
+
+
+def test_the_preview_shows_what_the_next_sync_would_change(
+    browser: Browser, tmp_path: Path, dashboard_cloud: Cloud
+) -> None:
+    users = users_file(
+        tmp_path / "all_users.csv",
+        [(n, f"user{n}@acme.example", False) for n in range(1, 31)]
+        + [(31, "gone@acme.example", True)],
+    )
+    token = connect(dashboard_cloud, "preview.acme.example")
+    with (
+        running_agent(tmp_path / "agent", dashboard_cloud.url, token, users_csv=str(users)) as (
+            url,
+            admin,
+        ),
+        open_agent_tab(browser, Agent(url, admin)) as tab,
+    ):
+        agent = tab.agent
+        tab.sign_in()
+        # Before the first sync: every user is new to the cloud, and there is no baseline.
+        first = agent.api("/sync/preview").json()
+        assert (first["added"], first["last_accepted_report_id"]) == (30, None)
+        assert_preview_equals_the_api(tab, first)
+        assert "accepted no report" in tab.page.inner_text("#preview-baseline")
+        assert "the first 20 of 30" in tab.page.inner_text("#preview-added-title")
+
+        run_id = sync_now(tab)
+        # A delivered report is the new baseline: the page reads the preview again.
+        after_sync = agent.api("/sync/preview").json()
+        assert (after_sync["added"], after_sync["removed"]) == (0, 0)
+        sequence = agent.api(f"/sync/runs/{run_id}").json()["sequence"]
+        assert after_sync["last_accepted_sequence"] == sequence
+        assert_preview_equals_the_api(tab, after_sync)
+        baseline = tab.page.inner_text("#preview-baseline")
+        assert f"report {after_sync['last_accepted_sequence']}" in baseline
+
+        # GHES changes: two users join, one is suspended, one leaves, two change address
+        # (one only by case, which is no change), one address becomes invalid.
+        rows = [(n, f"user{n}@acme.example", False) for n in range(1, 31) if n != 7]
+        rows = [(n, "new3@acme.example" if n == 3 else e, s) for n, e, s in rows]
+        rows = [(n, "USER4@acme.example" if n == 4 else e, s) for n, e, s in rows]
+        rows = [(n, "not an address" if n == 5 else e, n == 6 or s) for n, e, s in rows]
+        users_file(users, [*rows, (40, "joiner@acme.example", False), (41, "", False)])
+        changed = agent.api("/sync/preview").json()
+        assert (changed["added"], changed["removed"], changed["email_changed"]) == (2, 2, 2)
+        assert changed["invalid_emails"] == 1
+        # Shown without a reload, from the keyboard: tab to Preview again and press Enter.
+        for _ in range(40):
+            tab.page.keyboard.press("Tab")
+            if tab.page.evaluate("document.activeElement.id") == "preview-again":
+                break
+        else:
+            pytest.fail("Tab never reached Preview again")
+        tab.page.keyboard.press("Enter")
+        tab.page.wait_for_selector(
+            "#preview[data-state=shown] [data-fact=preview-added]:text-is('2')"
+        )
+        assert_preview_equals_the_api(tab, changed)
+        assert sample_rows(tab, "added") == [(40, "user40"), (41, "user41")]
+        assert sample_rows(tab, "removed") == [(6, "user6"), (7, None)]
+        assert sample_rows(tab, "email_changed") == [(3, "user3"), (5, "user5")]
+        assert_accessible(tab.page, "the preview of the next sync")
+        # Nothing was sent or kept: the cloud still has the one report, the agent one run.
+        assert len(agent.api("/sync/runs").json()["runs"]) == 1
+        assert agent.api("/sync/status").json()["pending_reports"] == 0
+        assert tab.problems == []
+
+
+def test_the_preview_is_shown_while_the_cloud_is_unreachable(
+    browser: Browser, tmp_path: Path
+) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with running_agent(tmp_path / "agent", nowhere, "lsi_unused") as (url, admin):
+        agent = Agent(url, admin)
+        with open_agent_tab(browser, agent) as tab:
+            tab.sign_in()
+            sync_now(tab)  # fails: the cloud accepted nothing, and the preview says so
+            preview = agent.api("/sync/preview").json()
+            assert preview["last_accepted_report_id"] is None
+            assert preview["added"] == len(read_users_file(DEMO / "all_users.csv").users)
+            assert_preview_equals_the_api(tab, preview)
+            assert "accepted no report" in tab.page.inner_text("#preview-baseline")
+            assert tab.problems == []
+
+
+def test_the_preview_fits_a_phone_width(browser: Browser, agent: Agent) -> None:
+    with open_agent_tab(browser, agent, width=375) as tab:
+        tab.sign_in()
+        preview_shown(tab)
+        tab.page.click("#preview-again")
+        preview_shown(tab)
+        assert _overflow(tab) <= 0, "the preview is wider than a phone"
+        assert tab.page.is_visible("#preview-again")
+        assert_accessible(tab.page, "the preview, phone")
+        assert tab.problems == []
+
+
+def test_a_preview_that_cannot_read_the_users_says_why(
+    browser: Browser,
+    tmp_path: Path,
+    fake_ghes: tuple[str, FakeGhesState],
+    pki: Pki,
+    dashboard_cloud: Cloud,
+) -> None:
+    url, _state = fake_ghes
+    with (
+        ghes_agent(tmp_path, url, pki, "ghp_revoked", dashboard_cloud) as agent,
+        open_agent_tab(browser, agent) as tab,
+    ):
+        tab.sign_in()
+        tab.page.wait_for_selector("#preview[data-state=failed]:not([aria-busy])")
+        shown = tab.page.inner_text("#preview-error")
+        assert "GHES refused the token (401)" in shown
+        assert "GHES_AGENT_GHES_TOKEN" in shown
+        # The rest of the page is there: the preview failing does not fail the page.
+        assert tab.page.is_visible("#last-sync")
+        assert_accessible(tab.page, "no preview")
+        assert all("409" in problem for problem in tab.problems)

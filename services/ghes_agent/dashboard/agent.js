@@ -5,6 +5,7 @@ import {
   ApiError, SignedOut, apiClient, count, downloadBlob, el, facts, filenameOf, renderSignIn as signInForm,
   row, table, tokenStore, when,
 } from "./common.js";
+import { loadPreview, previewSection } from "./preview.js";
 
 const REFUSED = "The token was not accepted: use the agent's admin token " +
   "(GHES_AGENT_ADMIN_TOKEN, or the admin_token file in the agent's data directory).";
@@ -29,6 +30,7 @@ async function render() {
   try {
     const latest = await refresh(main);
     main.dataset.view = "agent"; // what is on screen, complete (tests and scripts wait for it)
+    showPreview(); // after the rest: reading the users may take a while
     if (latest && ACTIVE.includes(latest.status)) follow(latest, "A sync is running");
   } catch (error) {
     if (error instanceof SignedOut) return renderSignIn(error.message);
@@ -60,12 +62,17 @@ async function refresh(main = document.getElementById("main")) {
       lastSyncPanel(runs),
       schedulePanel(status),
       instancePanel(instance)),
+    previewSection(showPreview),
     el("h2", { text: "Recent runs" }),
     runs.length
       ? table(RUN_COLUMNS, runs.slice(0, 20).map(runRow), "runs", RUN_NUMERIC)
       : el("p", { class: "muted", text: "No sync has run yet." }),
   ].filter(Boolean));
   return runs[0] || null;
+}
+
+function showPreview() {
+  return loadPreview(json, (error) => renderSignIn(error.message));
 }
 
 function lastErrorNotice(status) {
@@ -172,6 +179,8 @@ async function follow(run, lead) {
       showProgress(run, followingLead);
     }
     await refresh();
+    // A delivered report is what the next sync is compared with: the preview changes.
+    if (run.status === "succeeded") showPreview();
     document.getElementById("main").dataset.followed = run.id; // shown, and the page read again
   } catch (error) {
     handle(error, "Following the sync failed");
