@@ -194,6 +194,7 @@ def agent_sync(page: Page, admin: str) -> None:
     page.click("#sync-now")
     run_id = page.get_attribute("#run-progress[data-run-id]", "data-run-id")
     page.wait_for_selector(f"main[data-followed='{run_id}']")
+    page.wait_for_selector("#preview[data-state]:not([aria-busy])")
 
 
 if __name__ == "__main__":
