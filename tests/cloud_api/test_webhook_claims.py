@@ -38,6 +38,7 @@ from services.common.clock import utcnow
 from services.common.db import make_engine, make_sessions
 
 LEASE = timedelta(minutes=1)
+SECRET = "hook-secret-of-the-claims-tests"
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def _enterprise_with_hook(sessions: sessionmaker[Session]) -> int:
         enterprise = create_enterprise(
             session, slug="acme", name="Acme", seats_purchased=10, saml_enabled=False
         ).enterprise
-        checked = HookInput(url="http://127.0.0.1:9/h", secret="s", events=["*"])
+        checked = HookInput(url="http://127.0.0.1:9/h", secret=SECRET, events=["*"])
         create_hook(session, enterprise, checked, consumed=0)
         return enterprise.id
 
@@ -83,6 +84,8 @@ def test_an_expired_lease_is_claimed_again_and_the_old_sender_cannot_settle_it(
     [first] = claim_due(sessions, lease=timedelta(0), limit=10)
     [second] = claim_due(sessions, lease=LEASE, limit=10)  # the first sender "died"
     assert (first.id, first.guid) == (second.id, second.guid)
+    assert first.secret == SECRET
+    assert SECRET not in repr(first)  # what a sender holds shows no secret if logged
     assert claim_due(sessions, lease=LEASE, limit=10) == []
     ok = Attempt(utcnow(), 0.1, 200)
     assert record_attempt(sessions, first, ok, RetryPolicy()) == "delivered"

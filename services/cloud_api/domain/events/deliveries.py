@@ -47,7 +47,7 @@ class Claimed:
     hook_id: int
     enterprise_id: int
     url: str
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or a traceback's message
     guid: str
     event: str
     body: str
