@@ -102,8 +102,11 @@ class DeliveryWorker:
                 log.exception("the delivery worker failed; trying again shortly")
                 wait = self.IDLE_CHECK_SECONDS
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for loses a cancellation that
+            # arrives as the event is set, and stop() would then wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     async def step(self) -> float:
         """Send the newest pending report if due; return how long to sleep."""

@@ -118,8 +118,11 @@ class HookWorker:
             except Exception:
                 log.exception("the hook delivery worker failed; trying again shortly")
                 wait = self.config.poll_seconds
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for loses a cancellation that
+            # arrives as the event is set, and stop() would then wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     async def deliver_due(self) -> float:
         """Sends one batch of due deliveries; returns how long to wait for the next."""
