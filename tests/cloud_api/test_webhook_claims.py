@@ -3,6 +3,7 @@ checks, and stale instances announced once per stale period (with a clock of the
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ from services.cloud_api.domain.events.instance_events import publish_stale_insta
 from services.cloud_api.domain.events.periodic import run_checks, slot_of
 from services.cloud_api.domain.events.publishing import publish
 from services.cloud_api.domain.events.webhooks import HookInput, create_hook
+from services.cloud_api.domain.events.worker import HookWorker, WorkerConfig
 from services.cloud_api.domain.tenants.enterprises import create_enterprise
 from services.cloud_api.domain.tenants.instances import connect_instance
 from services.cloud_api.main import worker_config
@@ -217,3 +219,20 @@ def _apply_report_at(sessions: sessionmaker[Session], instance_pk: int, when: da
             .where(ServerInstance.id == instance_pk)
             .values(current_report_pk=row.id)
         )
+
+
+async def test_a_worker_stopped_just_as_it_is_woken_stops(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Waking and stopping in the same turn of the event loop: the stop must not be lost
+    (with Python 3.11's asyncio.wait_for it was, and stop() never returned)."""
+    worker = HookWorker(sessions, WorkerConfig(poll_seconds=60, period=timedelta(hours=1)))
+    worker.start()
+    # The private event: wake() defers to the next turn, and the race is within one turn.
+    async with asyncio.timeout(10):
+        # Until the deliver loop is asleep on the event: nothing signals that.
+        while not worker._wake._waiters:  # type: ignore[attr-defined]  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    worker._wake.set()
+    async with asyncio.timeout(10):  # a lost cancellation would wait here until it failed
+        await worker.stop()
