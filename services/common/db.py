@@ -162,15 +162,16 @@ def run_migrations(engine: Engine, script_location: Path, version_table: str) ->
     config = Config()
     config.set_main_option("script_location", str(script_location))
     config.attributes["version_table"] = version_table
-    with engine.begin() as connection:
+    # On SQLite the transaction begins IMMEDIATE (WRITE_LOCK), holding the write lock before
+    # it reads anything: begun deferred, it failed at once ("database is locked") when a
+    # running replica's hook worker committed between its first read and its first write.
+    with (
+        engine.connect().execution_options(**{WRITE_LOCK: True}) as connection,
+        connection.begin(),
+    ):
         if connection.dialect.name == "postgresql":
             lock_key = zlib.crc32(version_table.encode())
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({lock_key})")
-        else:
-            # Take SQLite's write lock before reading the version table, so that two
-            # processes starting together migrate one after the other.
-            connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS migration_lock (id INTEGER)")
-            connection.exec_driver_sql("DELETE FROM migration_lock")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
