@@ -253,6 +253,8 @@ class PersonChange(Base):
 
 # Failed authentications per client address and window (services/common/auth_limit.py).
 auth_failures = auth_failures_table(Base.metadata)
+
+
 class Hook(Base):
     """An owner's webhook. The secret is kept as given, as GitHub keeps it: signing each
     delivery needs it. It is never answered nor logged."""
