@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -103,19 +104,22 @@ def test_metrics_say_not_ready_and_still_answer_without_the_database(
 
 async def test_readiness_follows_the_database(cloud: httpx.AsyncClient, cloud_app: FastAPI) -> None:
     assert (await cloud.get("/readyz")).json() == {"status": "ok"}
-    cloud_app.state.cloud.engine.dispose()
-    real_url = cloud_app.state.cloud.engine.url
     from services.common.db import make_engine
 
+    # The replica's state with a database that does not answer, for one request; the real
+    # engine is left alone (disposing it under the running app would orphan the pooled
+    # connections its workers hold).
+    working = cloud_app.state.cloud
     broken = make_engine("postgresql://nobody@127.0.0.1:1/none")
-    object.__setattr__(cloud_app.state.cloud, "engine", broken)
+    cloud_app.state.cloud = dataclasses.replace(working, engine=broken)
     try:
         response = await cloud.get("/readyz")
     finally:
-        object.__setattr__(cloud_app.state.cloud, "engine", make_engine(str(real_url)))
+        cloud_app.state.cloud = working
         broken.dispose()
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable"}
+    assert (await cloud.get("/readyz")).json() == {"status": "ok"}
 
 
 async def test_every_answer_carries_a_request_id(cloud: httpx.AsyncClient) -> None:
