@@ -156,6 +156,7 @@ async def test_the_secret_never_appears_in_an_answer_or_a_log(
     answers: list[httpx.Response] = []
     with receiving() as receiver:
         hook = await create_hook(hooks_cloud, owner, receiver.url)
+        await receiver.wait_for(1)  # the creation's ping, signed with the first secret
         url = f"/enterprises/acme/hooks/{hook['id']}"
         answers.append(await hooks_cloud.get(url, headers=auth(owner)))
         answers.append(await hooks_cloud.get("/enterprises/acme/hooks", headers=auth(owner)))
