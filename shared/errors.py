@@ -26,6 +26,7 @@ ERROR_STATUSES: dict[int, str] = {
     415: "The body's encoding is not supported",
     422: "The request is invalid; detail names the problem",
     429: "Too many failed authentications from this address; Retry-After says when to retry",
+    502: "The identity provider did not answer as expected; nothing was changed",
 }
 
 

@@ -21,11 +21,14 @@ from services.cloud_api.api.routes import (
     health,
     hooks,
     licenses,
+    owner_identities,
+    sign_in,
     uploads,
     usage,
 )
 from services.cloud_api.db.migrate import migrate
 from services.cloud_api.db.models import auth_failures
+from services.cloud_api.domain.access.identity_provider import IdentityProvider
 from services.cloud_api.domain.events.deliveries import RetryPolicy
 from services.cloud_api.domain.events.worker import HookWorker, WorkerConfig
 from services.cloud_api.domain.licensing.engine import LicenseEngine
@@ -38,6 +41,20 @@ from services.common.db import make_engine, make_sessions
 from services.common.log_redaction import install_redaction
 from services.common.observability import configure_logging, install_observability
 from services.common.probe import ProbeConnections
+
+
+def identity_provider(settings: Settings) -> IdentityProvider | None:
+    if settings.oidc_issuer is None:
+        return None
+    assert settings.oidc_client_id
+    assert settings.oidc_client_secret
+    return IdentityProvider(
+        issuer=settings.oidc_issuer,
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret.get_secret_value(),
+        scopes=settings.oidc_scopes,
+        groups_claim=settings.oidc_groups_claim,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -65,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             summaries=summaries,
             metrics=metrics,
             probe=probe,
+            identity_provider=identity_provider(settings),
         )
         collector = FiguresCollector(sessions, cache, summaries)
         registry.register(collector)
@@ -98,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         github,
         hooks,
         audit_log,
+        owner_identities,
+        sign_in,
         dashboard,
     ):
         app.include_router(module.router)

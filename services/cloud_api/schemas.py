@@ -265,3 +265,34 @@ class ChangesView(BaseModel):
     stopped: list[PersonChangeView]
     page: int
     per_page: int
+
+
+class OwnerIdentitiesReplace(_Request):
+    emails: Annotated[list[Annotated[str, Field(max_length=320)]], Field(max_length=500)] = []
+    """Verified e-mail addresses of the provider that are owners (any case)."""
+    groups: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=500)] = []
+    """Values of the provider's groups claim whose members are owners."""
+
+
+class OwnerIdentitiesView(BaseModel):
+    emails: list[str]
+    groups: list[str]
+
+
+class SessionPerson(BaseModel):
+    subject: str
+    email: str | None
+    name: str | None
+
+
+class SessionView(BaseModel):
+    """``GET /auth/session``: whether this browser is signed in, and as whom."""
+
+    signed_in: bool
+    identity_provider: bool
+    """Whether sign-in through an identity provider is configured here."""
+    enterprise: str | None = None
+    person: SessionPerson | None = None
+    expires_at: datetime | None = None
+    csrf_token: str | None = None
+    """Send it back as ``X-CSRF-Token`` with every changing request of this session."""

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.client_address import Network, parse_networks
@@ -66,3 +68,55 @@ class Settings(BaseSettings):
     periodic_check_seconds: float = 60.0
     """How often the periodic checks (stale instances, old deliveries) run, once across
     all replicas."""
+
+    # Owners signing in with the company's OpenID Connect provider (README, "Signing in
+    # with your identity provider"). Unset issuer: owner tokens only.
+    oidc_issuer: str | None = None
+    """The provider's issuer URL: https, or http on a loopback address (tests, a laptop)."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_groups_claim: str = "groups"
+    """The claim (in the ID token or the userinfo answer) that lists the person's groups."""
+    oidc_session_lifetime_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
+    """A dashboard session ends this long after sign-in, whatever happens in between."""
+    public_url: str | None = None
+    """The dashboard's address as browsers see it (``https://licenses.example.com``): the
+    redirect URI given to the provider, and the one origin whose changing requests a
+    session may make. Unset: the address each request came to."""
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer is None:
+            return self
+        missing = [
+            f"CLOUD_API_OIDC_{name.upper()}"
+            for name in ("client_id", "client_secret")
+            if not getattr(self, f"oidc_{name}")
+        ]
+        if missing:
+            raise ValueError(f"CLOUD_API_OIDC_ISSUER is set, so set {' and '.join(missing)}")
+        check_provider_url(self.oidc_issuer, "CLOUD_API_OIDC_ISSUER")
+        if self.public_url is not None:
+            check_provider_url(self.public_url, "CLOUD_API_PUBLIC_URL")
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("CLOUD_API_OIDC_SCOPES must include openid")
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def check_provider_url(url: str, name: str) -> None:
+    """https, or plain http on a loopback address only: an ID token, a code or a session
+    cookie must never cross a network in the clear."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return
+    raise ValueError(f"{name} must be an https URL (http only on a loopback address): {url!r}")

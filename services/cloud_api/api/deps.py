@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
@@ -17,12 +18,20 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.cloud_api.domain.access.auth import (
+    OPERATOR,
     InstancePrincipal,
     OwnerPrincipal,
     authenticate_instance,
     authenticate_owner,
     check_operator,
 )
+from services.cloud_api.domain.access.browser_sessions import (
+    BrowserSession,
+    check_same_origin,
+    session_by_cookie,
+)
+from services.cloud_api.domain.access.identity_provider import IdentityProvider
+from services.cloud_api.domain.errors import NotAuthenticatedError
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.reporting.summary import SummaryCache
 from services.cloud_api.metrics import CloudMetrics
@@ -30,6 +39,12 @@ from services.cloud_api.settings import Settings
 from services.common.audit_route import set_actor
 from services.common.auth_header import bearer_token
 from services.common.probe import ProbeConnections
+from services.common.secrets import same_secret
+
+SESSION_COOKIE = "__Host-license-sync-session"
+"""The dashboard session: ``__Host-`` makes browsers take it only when Secure, for this
+host alone (no Domain) and the whole path."""
+CSRF_HEADER = "X-CSRF-Token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +57,8 @@ class CloudState:
     summaries: SummaryCache
     metrics: CloudMetrics
     probe: ProbeConnections
+    identity_provider: IdentityProvider | None
+    """None unless ``CLOUD_API_OIDC_ISSUER`` is set."""
 
     @contextmanager
     def snapshot(self) -> Iterator[Session]:
@@ -88,9 +105,64 @@ async def require_operator(request: Request, state: StateDep, token: TokenDep) -
 # a push body arrives), and a request never holds two pooled connections at once.
 def require_owner(request: Request, state: StateDep, token: TokenDep) -> OwnerPrincipal:
     with state.sessions() as session:
-        owner = authenticate_owner(session, token)
+        owner = owner_of_request(session, state, request, token)
     set_actor(request, owner.actor)
     return owner
+
+
+def owner_of_request(
+    session: Session, state: CloudState, request: Request, token: str | None
+) -> OwnerPrincipal:
+    """An owner token (scripts, sites without a provider) or else the dashboard session's
+    cookie, which for a changing request must come with the session's CSRF token from
+    this service's own origin."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if token is not None or not cookie:
+        return authenticate_owner(session, token)
+    return browser_session(session, state, request, cookie).owner
+
+
+def browser_session(
+    session: Session, state: CloudState, request: Request, cookie: str
+) -> BrowserSession:
+    browser = session_by_cookie(session, cookie)
+    check_same_origin(
+        browser,
+        request.method,
+        request.headers.get("origin"),
+        expected_origin(state, request),
+        request.headers.get(CSRF_HEADER),
+    )
+    return browser
+
+
+def expected_origin(state: CloudState, request: Request) -> str:
+    """The dashboard's origin: ``CLOUD_API_PUBLIC_URL``'s, else the one this request came
+    to (scheme and Host header)."""
+    base = state.settings.public_url or str(request.base_url)
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def require_browser_session(request: Request, state: StateDep) -> BrowserSession:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise NotAuthenticatedError("this browser has no dashboard session", code="no_session")
+    with state.sessions() as session:
+        browser = browser_session(session, state, request, cookie)
+    set_actor(request, browser.owner.actor)
+    return browser
+
+
+def require_owner_or_operator(
+    request: Request, state: StateDep, token: TokenDep
+) -> OwnerPrincipal | None:
+    """The operator (None) or an owner; the route checks the owner's enterprise."""
+    expected = state.settings.admin_token
+    if token and expected and same_secret(token, expected.get_secret_value()):
+        set_actor(request, OPERATOR)
+        return None
+    return require_owner(request, state, token)
 
 
 def require_instance(request: Request, state: StateDep, token: TokenDep) -> InstancePrincipal:
@@ -102,4 +174,6 @@ def require_instance(request: Request, state: StateDep, token: TokenDep) -> Inst
 
 OperatorDep = Annotated[None, Depends(require_operator)]
 OwnerDep = Annotated[OwnerPrincipal, Depends(require_owner)]
+OwnerOrOperatorDep = Annotated[OwnerPrincipal | None, Depends(require_owner_or_operator)]
+BrowserSessionDep = Annotated[BrowserSession, Depends(require_browser_session)]
 InstanceDep = Annotated[InstancePrincipal, Depends(require_instance)]

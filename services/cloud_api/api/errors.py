@@ -16,6 +16,7 @@ from services.cloud_api.domain.errors import (
     NotAuthenticatedError,
     NotFoundError,
     PayloadTooLargeError,
+    ProviderUnavailableError,
     UnsupportedMediaError,
 )
 from services.common.error_body import error_response, install_framework_handlers
@@ -30,6 +31,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     PayloadTooLargeError: 413,
     UnsupportedMediaError: 415,
     InvalidInputError: 422,
+    ProviderUnavailableError: 502,
 }
 
 

@@ -329,3 +329,53 @@ class PeriodicCheck(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_slot_at: Mapped[datetime]
+
+
+class OwnerIdentity(Base):
+    """An identity of the OpenID provider that is an owner of the enterprise: a verified
+    e-mail address (kept lower-case) or a group the provider lists in its groups claim."""
+
+    __tablename__ = "owner_identities"
+    __table_args__ = (UniqueConstraint("enterprise_id", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # "email" or "group"
+    value: Mapped[str] = mapped_column(String(320))
+
+
+class SignInAttempt(Base):
+    """A sign-in sent to the provider and not yet back: what the callback must match. Found
+    by the digest of the random value in the browser's sign-in cookie, so that only the
+    browser that started it can finish it; used once, and expires in minutes."""
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    browser_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str] = mapped_column(String(64))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    enterprise_slug: Mapped[str] = mapped_column(String(64))
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OwnerSession(Base):
+    """A signed-in person's dashboard session, stored only as the digest of its cookie:
+    deleting the row ends it, wherever the cookie still is."""
+
+    __tablename__ = "owner_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(255))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    """Sent back by the dashboard in ``X-CSRF-Token`` with every changing request."""
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -41,3 +41,10 @@ class PayloadTooLargeError(DomainError):
 
 class UnsupportedMediaError(DomainError):
     code = "unsupported_media_type"
+
+
+class ProviderUnavailableError(DomainError):
+    """The identity provider did not answer, or answered what no provider should: not the
+    caller's fault, nor a crash (502)."""
+
+    code = "identity_provider_unavailable"

@@ -6,12 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.cloud_api.api.deps import CloudState, StateDep, TokenDep
-from services.cloud_api.domain.access.auth import authenticate_owner, require_enterprise
+from services.cloud_api.api.deps import OwnerOrOperatorDep, StateDep
+from services.cloud_api.domain.access.auth import require_enterprise
 from services.cloud_api.domain.events.audit import audit_log_page, parse_audit_query
 from services.cloud_api.domain.tenants.enterprises import enterprise_by_slug
 from services.common.audit_view import AUDIT_LOG_RESPONSES, PHRASE_MAX, audit_log_response
-from services.common.secrets import same_secret
 from shared.errors import error_responses
 
 router = APIRouter(tags=["audit-log"], responses=error_responses(401, 404, 422))
@@ -22,7 +21,7 @@ def get_audit_log(
     enterprise: str,
     request: Request,
     state: StateDep,
-    token: TokenDep,
+    owner: OwnerOrOperatorDep,
     phrase: Annotated[str | None, Query(max_length=PHRASE_MAX)] = None,
     after: Annotated[str | None, Query(max_length=100)] = None,
     before: Annotated[str | None, Query(max_length=100)] = None,
@@ -33,13 +32,8 @@ def get_audit_log(
     ``after``/``before`` cursors from the ``Link`` header. An owner reads its enterprise's
     log, the operator's own actions on it included; the operator reads any enterprise's."""
     query = parse_audit_query(phrase, after, before, per_page)
+    if owner is not None:
+        require_enterprise(owner, enterprise)
     with state.sessions() as session:
-        if not _is_operator(state, token):
-            require_enterprise(authenticate_owner(session, token), enterprise)
         result = audit_log_page(session, enterprise_by_slug(session, enterprise), query)
     return audit_log_response(request.url, result.documents, result.page)
-
-
-def _is_operator(state: CloudState, token: str | None) -> bool:
-    expected = state.settings.admin_token
-    return bool(token and expected and same_secret(token, expected.get_secret_value()))

@@ -11,10 +11,10 @@ from services.cloud_api.api.deps import (
     OwnerDep,
     StateDep,
     cloud_state,
+    owner_of_request,
     owner_security_scheme,
     token_from,
 )
-from services.cloud_api.domain.access.auth import authenticate_owner
 from services.cloud_api.domain.reporting.changes import ChangesQuery, license_changes
 from services.cloud_api.domain.reporting.explain import explain_email
 from services.cloud_api.domain.reporting.history import report_history
@@ -47,17 +47,19 @@ async def get_enterprise_licenses(
     paging = Paging(page, per_page, q) if include == "users" else None
     # The busiest read: authentication and the answer share one worker-thread hop and
     # one session, and the summary is served from its serialized form while current.
-    body = await run_in_threadpool(_licenses_body, state, token, paging)
+    body = await run_in_threadpool(_licenses_body, state, request, token, paging)
     return Response(body, media_type="application/json")
 
 
-def _licenses_body(state: CloudState, token: str | None, paging: Paging | None) -> bytes:
+def _licenses_body(
+    state: CloudState, request: Request, token: str | None, paging: Paging | None
+) -> bytes:
     if paging is None:
         cached = cached_summary(state.probe, state.summaries, token)
         if cached is not None:
             return cached
     with state.sessions() as session:
-        owner = authenticate_owner(session, token)
+        owner = owner_of_request(session, state, request, token)
         if paging is None:
             return summary_json(session, state.cache, state.summaries, owner.enterprise_id)
         view = enterprise_licenses(session, state.cache, owner.enterprise_id, paging)
