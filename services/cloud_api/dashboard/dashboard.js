@@ -2,15 +2,18 @@
 // token handling, elements and dialogs are common.js's (the agent's page shares them); each
 // view beyond the overview and persons is its own module.
 //
-// The owner token lives in this tab's sessionStorage and travels only in the Authorization
-// header: never in a URL, a cookie or a form submission. Every value shown is set with
-// textContent, never parsed as HTML.
+// An owner signs in through the company's identity provider (a session cookie the script
+// never sees, and a CSRF token it sends back) or with an owner token, which lives in this
+// tab's sessionStorage and travels only in the Authorization header: never in a URL, a
+// cookie or a form submission (session.js). Every value shown is set with textContent,
+// never parsed as HTML.
 import {
   SignedOut, apiClient, count, dates, downloadBlob, el, filenameOf, renderSignIn as signInForm,
-  row, svg, table, tokenStore, when,
+  row, svg, table, when,
 } from "./common.js";
 import { renderAuditLog } from "./audit.js";
 import { renderInstances } from "./instances.js";
+import { ownerCredentials } from "./session.js";
 
 const PER_PAGE = 25;
 const RULES = {
@@ -21,7 +24,8 @@ const RULES = {
   server_only: "GHES account only: no cloud account matched",
 };
 
-const token = tokenStore("license-sync.owner-token");
+const token = ownerCredentials();
+const ENTERPRISE_KEY = "license-sync.enterprise";
 const { api, json } = apiClient(token, "The token was not accepted: use an enterprise owner token (lso_…).");
 const REASONS = {
   server_account_added: "GHES account added",
@@ -93,7 +97,16 @@ function viewParams() {
 
 async function render() {
   const main = document.getElementById("main");
-  if (!token.get()) return renderSignIn("");
+  if (!token.get()) {
+    let ended;
+    try {
+      ended = await token.load();
+    } catch (error) {
+      main.replaceChildren(el("p", { class: "error", role: "alert", text: error.message }));
+      return;
+    }
+    if (!token.get()) return renderSignIn(ended || "");
+  }
   const view = currentView();
   document.getElementById("nav").hidden = false;
   for (const link of document.querySelectorAll("#nav a")) {
@@ -116,6 +129,7 @@ async function render() {
 function renderSignIn(message) {
   document.getElementById("nav").hidden = true;
   document.getElementById("enterprise-name").textContent = "";
+  document.getElementById("signed-in-as").textContent = "";
   signInForm(document.getElementById("main"), {
     label: "Enterprise owner token",
     note: "The token stays in this browser tab and is sent only to this service.",
@@ -124,18 +138,64 @@ function renderSignIn(message) {
       token.set(value);
       render();
     },
+    other: token.identityProvider() ? providerSignIn() : null,
   });
 }
 
-function signOut() {
+// The way to the identity provider: a navigation the script starts (the page's policy
+// allows no form submissions), with the enterprise the person wants to be an owner of.
+function providerSignIn() {
+  const input = el("input", {
+    type: "text", id: "enterprise-slug", autocomplete: "organization", required: true,
+    spellcheck: "false", autocapitalize: "none", pattern: "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?",
+    value: localStorage.getItem(ENTERPRISE_KEY) || "", "aria-describedby": "enterprise-note",
+  });
+  const form = el("form", {
+    id: "provider-sign-in",
+    onsubmit: (event) => {
+      event.preventDefault();
+      const slug = input.value.trim().toLowerCase();
+      localStorage.setItem(ENTERPRISE_KEY, slug);
+      location.assign(`/auth/oidc/login?enterprise=${encodeURIComponent(slug)}`);
+    },
+  },
+  el("label", { for: "enterprise-slug", text: "Enterprise" }),
+  input,
+  el("button", { type: "submit", class: "primary", text: "Sign in with your identity provider" }));
+  return {
+    node: el("div", {},
+      el("p", { class: "muted", id: "enterprise-note",
+        text: "The enterprise's short name, as in its API paths. Your company's identity provider asks who you are; this service then checks that you are one of the enterprise's owners." }),
+      form),
+    tokenHeading: "Or with an owner token",
+    focus: input,
+  };
+}
+
+async function signOut() {
+  const session = token.session();
+  if (session) {
+    try {
+      await api("/auth/sign-out", { method: "POST" });
+    } catch (error) {
+      if (!(error instanceof SignedOut)) {
+        document.getElementById("main").prepend(
+          el("p", { class: "error", role: "alert", text: `Could not sign out: ${error.message}` }));
+        return;
+      }
+    }
+  }
   token.clear();
   persons.q = "";
   persons.page = 1;
-  renderSignIn("");
+  render();
 }
 
 function showEnterprise(summary) {
   document.getElementById("enterprise-name").textContent = summary.name;
+  const session = token.session();
+  const person = session ? session.person.email || session.person.name || session.person.subject : "";
+  document.getElementById("signed-in-as").textContent = person ? `Signed in as ${person}` : "";
 }
 
 async function renderOverview(main) {

@@ -82,8 +82,9 @@ async function upload(view, file) {
   bar.value = 100;
   label.textContent = `Sent ${file.name}`;
   if (answer.status === 401) {
+    const message = view.ctx.token.refused() || "The token was not accepted: use an enterprise owner token (lso_…).";
     view.ctx.token.clear();
-    return view.ctx.signIn("The token was not accepted: use an enterprise owner token (lso_…).");
+    return view.ctx.signIn(message);
   }
   if (answer.status >= 400) return say(result, "bad", refusal(file, answer));
   const summary = await view.refresh();
@@ -121,7 +122,9 @@ function send(view, file, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/enterprises/${encodeURIComponent(view.slug)}/server-usage/uploads`);
-    xhr.setRequestHeader("Authorization", `Bearer ${view.ctx.token.get()}`);
+    for (const [name, value] of Object.entries(view.ctx.token.headers() || {})) {
+      xhr.setRequestHeader(name, value);
+    }
     xhr.setRequestHeader("Content-Type", "application/json");
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) onProgress(Math.round((event.loaded / event.total) * 100));

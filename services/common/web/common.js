@@ -83,33 +83,43 @@ export function tokenStore(key) {
     get: () => sessionStorage.getItem(key),
     set: (token) => sessionStorage.setItem(key, token),
     clear: () => sessionStorage.removeItem(key),
+    /** What a request carries; null when signed out. */
+    headers() {
+      const token = sessionStorage.getItem(key);
+      return token ? { Authorization: `Bearer ${token}` } : null;
+    },
+    /** fetch's credentials mode: a token needs no cookie. */
+    credentials: () => "omit",
+    refused: () => null,
   };
 }
 
 /**
- * Calls to this service with the stored token as the Authorization header. A 401 forgets the
- * token and throws SignedOut(refused); another error answer throws ApiError; no answer at
- * all throws an Error saying the service did not answer.
+ * Calls to this service with what `store.headers()` gives (the token's Authorization header,
+ * or a session's CSRF header with the session cookie). A 401 forgets the credentials and
+ * throws SignedOut(store.refused() or refused); another error answer throws ApiError; no
+ * answer at all throws an Error saying the service did not answer.
  */
 export function apiClient(store, refused) {
   async function api(path, { method = "GET", body, headers = {} } = {}) {
-    const token = store.get();
-    if (!token) throw new SignedOut("");
+    const credentials = store.headers();
+    if (!credentials) throw new SignedOut("");
     let response;
     try {
       response = await fetch(path, {
         method,
         body,
-        headers: { ...headers, Authorization: `Bearer ${token}` },
+        headers: { ...headers, ...credentials },
         cache: "no-store",
-        credentials: "omit",
+        credentials: store.credentials(),
       });
     } catch {
       throw new Error(`This service did not answer ${path}: is it running, and is the network up?`);
     }
     if (response.status === 401) {
+      const message = store.refused() || refused;
       store.clear();
-      throw new SignedOut(refused);
+      throw new SignedOut(message);
     }
     if (!response.ok) throw new ApiError(path, response.status, await errorBody(response));
     return response;
@@ -145,8 +155,11 @@ export function downloadBlob(blob, name) {
 
 // --- sign-in ------------------------------------------------------------------------------
 
-/** The sign-in form in `main`; `onToken` gets the trimmed token the person typed. */
-export function renderSignIn(main, { label, note, message, onToken }) {
+/**
+ * The sign-in form in `main`; `onToken` gets the trimmed token the person typed. `other`:
+ * another way to sign in, shown first (the token form then gets a heading of its own).
+ */
+export function renderSignIn(main, { label, note, message, onToken, other }) {
   const input = el("input", {
     type: "password", id: "token", autocomplete: "off", required: true, spellcheck: "false",
     "aria-describedby": message ? "sign-in-error" : null,
@@ -164,15 +177,18 @@ export function renderSignIn(main, { label, note, message, onToken }) {
     el("label", { for: "token", text: label }),
     input,
     el("button", { type: "submit", class: "primary", text: "Sign in" }),
-    message ? el("p", { class: "error", role: "alert", id: "sign-in-error", text: message }) : null,
   );
+  const problem = message ? el("p", { class: "error", role: "alert", id: "sign-in-error", text: message }) : null;
   main.replaceChildren(
     el("section", { class: "signin" },
       el("h1", { text: "Sign in" }),
+      problem,
+      other ? other.node : null,
+      other ? el("h2", { text: other.tokenHeading }) : null,
       el("p", { class: "muted", text: note }),
       form),
   );
-  input.focus();
+  (other ? other.focus : input).focus();
 }
 
 // --- dialogs ------------------------------------------------------------------------------
