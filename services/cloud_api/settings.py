@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     oidc_scopes: str = "openid email profile"
     oidc_groups_claim: str = "groups"
     """The claim (in the ID token or the userinfo answer) that lists the person's groups."""
-    oidc_session_lifetime_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
+    oidc_session_lifetime_seconds: int = Field(default=8 * 3600, ge=10, le=7 * 86400)
     """A dashboard session ends this long after sign-in, whatever happens in between."""
     public_url: str | None = None
     """The dashboard's address as browsers see it (``https://licenses.example.com``): the

@@ -147,7 +147,7 @@ function renderSignIn(message) {
 function providerSignIn() {
   const input = el("input", {
     type: "text", id: "enterprise-slug", autocomplete: "organization", required: true,
-    spellcheck: "false", autocapitalize: "none", pattern: "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?",
+    spellcheck: "false", autocapitalize: "none", pattern: "[a-z0-9]([a-z0-9\\-]*[a-z0-9])?",
     value: localStorage.getItem(ENTERPRISE_KEY) || "", "aria-describedby": "enterprise-note",
   });
   const form = el("form", {
