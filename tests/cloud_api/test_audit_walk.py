@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
+from sqlalchemy import select
 
+from services.cloud_api.api.deps import SESSION_COOKIE, CloudState
+from services.cloud_api.db.models import Enterprise
+from services.cloud_api.domain.access.browser_sessions import (
+    Person,
+    StartedSession,
+    start_session,
+)
 from shared import public_key_text, sign_report
 from tests.builders import account, auth, connect, new_enterprise, report
 from tests.conftest import OPERATOR_TOKEN
@@ -32,6 +41,7 @@ class Walk:
     cloud: httpx.AsyncClient
     owner: str
     instance_token: str
+    app: FastAPI
     counter: int = 0
     made: dict[str, Any] = field(default_factory=dict)
 
@@ -176,6 +186,32 @@ async def redeliver(walk: Walk, delivery_url: str) -> tuple[httpx.Response, str]
     return await walk.cloud.post(url, headers=auth(walk.owner)), SLUG
 
 
+async def replace_owner_identities(walk: Walk, _: None) -> tuple[httpx.Response, str]:
+    body = {"emails": [f"{walk.next('owner')}@example.com"], "groups": ["license-admins"]}
+    url = f"/enterprises/{SLUG}/owner-identities"
+    return await walk.cloud.put(url, json=body, headers=auth(walk.owner)), SLUG
+
+
+async def signed_in_person(walk: Walk) -> StartedSession:
+    """A session as the provider's callback starts one (the sign-in itself goes through a
+    real provider in test_sign_in_api.py)."""
+    state: CloudState = walk.app.state.cloud
+    with state.sessions.begin() as session:
+        enterprise = session.scalar(select(Enterprise).where(Enterprise.slug == SLUG))
+        assert enterprise is not None
+        person = Person(subject=walk.next("sub"), email="walker@example.com", name=None)
+        return start_session(session, enterprise.id, person, timedelta(hours=1))
+
+
+async def sign_out(walk: Walk, started: StartedSession) -> tuple[httpx.Response, str]:
+    headers = {
+        "Cookie": f"{SESSION_COOKIE}={started.cookie}",
+        "Origin": str(walk.cloud.base_url).rstrip("/"),
+        "X-CSRF-Token": started.csrf_token,
+    }
+    return await walk.cloud.post("/auth/sign-out", headers=headers), SLUG
+
+
 ROWS: dict[tuple[str, str], tuple[Prepare, Act]] = {
     ("post", "/admin/enterprises"): (nothing, create_enterprise),
     ("patch", "/admin/enterprises/{enterprise}"): (nothing, update_enterprise),
@@ -204,6 +240,8 @@ ROWS: dict[tuple[str, str], tuple[Prepare, Act]] = {
         a_delivery,
         redeliver,
     ),
+    ("put", "/enterprises/{enterprise}/owner-identities"): (nothing, replace_owner_identities),
+    ("post", "/auth/sign-out"): (signed_in_person, sign_out),
 }
 
 
@@ -241,7 +279,7 @@ async def test_every_acting_operation_leaves_exactly_one_entry_naming_it(
     cloud: httpx.AsyncClient, cloud_app: FastAPI
 ) -> None:
     owner = await new_enterprise(cloud, SLUG)
-    walk = Walk(cloud, owner, await connect(cloud, owner, server_id="srv-push"))
+    walk = Walk(cloud, owner, await connect(cloud, owner, server_id="srv-push"), cloud_app)
     checked = []
     for key, operation in acting_operations(cloud_app).items():
         if key not in ROWS:
