@@ -104,10 +104,25 @@ async def start_sign_in(
     return response
 
 
+PAGE_STATUSES = {
+    401: "The provider refused the sign-in, or its answer did not check out",
+    403: "The person is not an owner of the enterprise",
+    404: "Sign-in through an identity provider is not configured",
+    422: "The callback's parameters do not belong to this browser's sign-in",
+    502: "The identity provider did not answer as expected",
+}
+
+
 @router.get(
     CALLBACK_PATH,
     status_code=status.HTTP_303_SEE_OTHER,
-    responses={303: {"description": "signed in: to the dashboard"}},
+    responses={
+        303: {"description": "signed in: to the dashboard"},
+        **{
+            code: {"description": f"{text} (a page saying so)", "content": {"text/html": {}}}
+            for code, text in PAGE_STATUSES.items()
+        },
+    },
 )
 async def finish_sign_in(
     request: Request,
