@@ -22,13 +22,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# scripts.promtool puts Debian's promtool in .venv/bin when none is found (deploy/ tests).
+# scripts.promtool puts Debian's promtool in .venv/bin when none is found (deploy/ tests);
+# scripts.oidc_provider installs the sign-in tests' OpenID provider with npm ci.
 test: lint
 	$(BIN)/python -m scripts.promtool
+	$(BIN)/python -m scripts.oidc_provider
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache tests/oidc_provider/node_modules
 
 # Benchmarks (not part of the tests): results go to docs/benchmarks.md.
 # BENCH_ARGS narrows a run, e.g. BENCH_ARGS="--only scale --databases sqlite".
