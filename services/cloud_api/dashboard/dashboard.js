@@ -26,6 +26,7 @@ const RULES = {
 
 const token = ownerCredentials();
 const ENTERPRISE_KEY = "license-sync.enterprise";
+let sessionLoaded = false;
 const { api, json } = apiClient(token, "The token was not accepted: use an enterprise owner token (lso_…).");
 const REASONS = {
   server_account_added: "GHES account added",
@@ -97,7 +98,9 @@ function viewParams() {
 
 async function render() {
   const main = document.getElementById("main");
-  if (!token.get()) {
+  // Once per page load (whether a provider is configured, and a session if one exists),
+  // and whenever the page has no credentials left.
+  if (!sessionLoaded || !token.get()) {
     let ended;
     try {
       ended = await token.load();
@@ -105,6 +108,7 @@ async function render() {
       main.replaceChildren(el("p", { class: "error", role: "alert", text: error.message }));
       return;
     }
+    sessionLoaded = true;
     if (!token.get()) return renderSignIn(ended || "");
   }
   const view = currentView();
@@ -173,8 +177,8 @@ function providerSignIn() {
 }
 
 async function signOut() {
-  const session = token.session();
-  if (session) {
+  token.dropToken(); // a token first: a session of this browser, if any, is ended next
+  if (token.session()) {
     try {
       await api("/auth/sign-out", { method: "POST" });
     } catch (error) {
@@ -188,7 +192,7 @@ async function signOut() {
   token.clear();
   persons.q = "";
   persons.page = 1;
-  render();
+  renderSignIn("");
 }
 
 function showEnterprise(summary) {

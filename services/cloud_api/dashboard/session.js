@@ -19,6 +19,7 @@ export function ownerCredentials() {
       tokens.clear();
       session = null;
     },
+    dropToken: () => tokens.clear(),
     headers() {
       if (tokens.get()) return tokens.headers();
       return session ? { "X-CSRF-Token": session.csrf_token } : null;
