@@ -64,10 +64,15 @@ def sso_settings(database_url: str, provider: Provider, **overrides: Any) -> Set
 
 async def running_cloud(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app: FastAPI = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=CLOUD) as client:
-            yield client
+    async with app.router.lifespan_context(app), from_address(app, "127.0.0.1") as client:
+        client.app = app  # type: ignore[attr-defined]  # for clients from elsewhere
+        yield client
+
+
+def from_address(app: FastAPI, address: str) -> httpx.AsyncClient:
+    """A browser at ``address`` (the failed-authentication limit counts per address)."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url=CLOUD)
 
 
 @pytest.fixture
@@ -522,3 +527,58 @@ async def test_an_owner_reads_and_replaces_only_its_own_enterprise_identities(
     assert other.status_code == 404
     assert (await identities(cloud, "globex"))["emails"] == []
     assert (await cloud.get("/enterprises/acme/owner-identities")).status_code == 401
+
+
+# --- failed sign-ins count against the failed-authentication limit ------------------------
+
+ATTACKER = "203.0.113.5"
+NEIGHBOUR = "198.51.100.7"
+
+
+async def test_made_up_session_cookies_count_as_failed_authentication(
+    new_database_url: Callable[[], str], provider: Provider
+) -> None:
+    settings = sso_settings(new_database_url(), provider, auth_failure_limit=3)
+    async for cloud in running_cloud(settings):
+        await new_enterprise(cloud, "acme")
+        await name_owners(cloud, "acme", groups=("acme-owners",))
+        app: FastAPI = cloud.app  # type: ignore[attr-defined]
+        async with from_address(app, ATTACKER) as attacker, from_address(app, NEIGHBOUR) as owner:
+            await sign_in(owner, "mona")
+            guesses = [
+                (await attacker.get("/enterprise/licenses", headers=guess)).status_code
+                for guess in ({"Cookie": f"{SESSION_COOKIE}=guess-{n}"} for n in range(4))
+            ]
+            assert guesses == [401, 401, 401, 429]
+            locked = await attacker.get("/auth/session", headers={"Cookie": f"{SESSION_COOKIE}=x"})
+            assert locked.status_code == 429
+            assert int(locked.headers["Retry-After"]) >= 1
+            # The owner signed in from elsewhere is unaffected.
+            assert (await owner.get("/enterprise/licenses")).status_code == 200
+
+
+async def test_failed_callbacks_count_as_failed_authentication(
+    new_database_url: Callable[[], str], provider: Provider
+) -> None:
+    settings = sso_settings(new_database_url(), provider, auth_failure_limit=2)
+    async for cloud in running_cloud(settings):
+        await new_enterprise(cloud, "acme")
+        await name_owners(cloud, "acme", groups=("acme-owners",))
+        app: FastAPI = cloud.app  # type: ignore[attr-defined]
+        async with (
+            from_address(app, ATTACKER) as attacker,
+            from_address(app, ATTACKER) as same_address,
+        ):
+            held = at_provider(await start(same_address), "mona")  # a good one, for later
+            answers = []
+            for _attempt in range(2):
+                callback = at_provider(await start(attacker), "mona")
+                forged = callback.path_and_query.replace("code=", "code=forged")
+                answers.append((await attacker.get(forged)).status_code)
+            assert answers == [401, 401]
+            # Locked: even a good callback from this address (it comes with its sign-in
+            # cookie, a credential) is answered 429, and starts no session.
+            assert (await same_address.get(held.path_and_query)).status_code == 429
+            assert SESSION_COOKIE not in same_address.cookies
+        async with from_address(app, NEIGHBOUR) as neighbour:
+            assert (await sign_in(neighbour, "mona")).status_code == 303
