@@ -18,7 +18,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 
 from services.cloud_api.api.deps import (
     SESSION_COOKIE,
@@ -27,22 +26,19 @@ from services.cloud_api.api.deps import (
     browser_session,
 )
 from services.cloud_api.api.errors import status_for
-from services.cloud_api.db.models import Enterprise
 from services.cloud_api.domain.access import browser_sessions
 from services.cloud_api.domain.access.identity_provider import Identity, IdentityProvider
+from services.cloud_api.domain.access.owner_sign_in import admit_owner
 from services.cloud_api.domain.errors import (
     DomainError,
-    ForbiddenError,
     InvalidInputError,
     NotAuthenticatedError,
     NotFoundError,
 )
 from services.cloud_api.domain.events.audit import record_entry
-from services.cloud_api.domain.tenants.owner_identities import owner_identities, owner_match
 from services.cloud_api.schemas import SessionPerson, SessionView, Slug
 from services.common.audit_log import AuditContext
 from services.common.audit_route import audited
-from services.common.clock import isoformat_z
 from services.common.error_body import error_response
 from services.common.observability import request_id
 from services.common.pages import HEADERS
@@ -178,44 +174,14 @@ def _bad(detail: str, code: str) -> DomainError:
 def _start_owner_session(
     state: StateDep, slug: str, identity: Identity
 ) -> browser_sessions.StartedSession:
-    """A session when the person is an owner of the enterprise; the attempt is recorded in
-    the enterprise's audit log either way (an unknown enterprise has no log)."""
-    person = identity.person
-    refused = ForbiddenError(
-        f"{person.email or person.subject} is not an owner of enterprise {slug!r} "
-        "(or there is no such enterprise): ask an owner to add your e-mail or group",
-        code="not_an_owner",
-    )
     lifetime = timedelta(seconds=state.settings.oidc_session_lifetime_seconds)
     with state.sessions.begin() as session:
-        enterprise = session.scalar(select(Enterprise).where(Enterprise.slug == slug))
-        if enterprise is None:
-            raise refused
-        matched = owner_match(
-            owner_identities(session, enterprise.id), identity.verified_email, identity.groups
-        )
-        fields = {
-            "subject": person.subject,
-            "email": person.email,
-            "email_verified": identity.verified_email is not None,
-        }
-        if matched is None:
-            audit = AuditContext("session.sign_in_refuse", person.actor, request_id.get())
-            record_entry(session, audit, enterprise.id, **fields)
-        else:
-            started = browser_sessions.start_session(session, enterprise.id, person, lifetime)
-            audit = AuditContext("session.sign_in", person.actor, request_id.get())
-            record_entry(
-                session,
-                audit,
-                enterprise.id,
-                **fields,
-                matched_by=matched,
-                expires_at=isoformat_z(started.expires_at),
-            )
-    if matched is None:
-        raise refused
-    return started
+        admission = admit_owner(session, slug, identity, lifetime, request_id.get())
+    # Raised after the commit: a refusal is in the audit log.
+    if admission.refusal is not None:
+        raise admission.refusal
+    assert admission.started is not None
+    return admission.started
 
 
 def _problem(failure: DomainError) -> Response:
