@@ -22,11 +22,13 @@ from fastapi.responses import RedirectResponse
 from services.cloud_api.api.deps import (
     SESSION_COOKIE,
     BrowserSessionDep,
+    CloudState,
     StateDep,
     browser_session,
 )
 from services.cloud_api.api.errors import status_for
 from services.cloud_api.domain.access import browser_sessions
+from services.cloud_api.domain.access.browser_sessions import PendingSignIn, ReturningSignIn
 from services.cloud_api.domain.access.identity_provider import Identity, IdentityProvider
 from services.cloud_api.domain.access.owner_sign_in import admit_owner
 from services.cloud_api.domain.errors import (
@@ -42,6 +44,7 @@ from services.common.audit_route import audited
 from services.common.error_body import error_response
 from services.common.observability import request_id
 from services.common.pages import HEADERS
+from services.common.threads import in_thread
 from shared.errors import error_responses
 
 log = logging.getLogger(__name__)
@@ -55,7 +58,7 @@ PROBLEM_PAGE = Template(
 )
 
 
-def _provider(state: StateDep) -> IdentityProvider:
+def _provider(state: CloudState) -> IdentityProvider:
     if state.identity_provider is None:
         raise NotFoundError(
             "sign-in through an identity provider is not configured here "
@@ -65,7 +68,7 @@ def _provider(state: StateDep) -> IdentityProvider:
     return state.identity_provider
 
 
-def _redirect_uri(state: StateDep, request: Request) -> str:
+def _redirect_uri(state: CloudState, request: Request) -> str:
     base = state.settings.public_url or str(request.base_url)
     return base.rstrip("/") + CALLBACK_PATH
 
@@ -82,8 +85,7 @@ async def start_sign_in(
     kept here for the browser's sign-in cookie to find when it comes back."""
     provider = _provider(state)
     redirect_uri = _redirect_uri(state, request)
-    with state.sessions.begin() as session:
-        pending = browser_sessions.begin_sign_in(session, enterprise, redirect_uri)
+    pending = await in_thread(_begin, state, enterprise, redirect_uri)
     url = await provider.authorization_url(pending, redirect_uri)
     response = RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
     # Lax, not Strict: the way back from the provider is a top-level navigation started
@@ -136,10 +138,9 @@ async def finish_sign_in(
         provider = _provider(state)
         if not state_param:
             raise _bad("the provider's answer has no state parameter", "state_missing")
-        with state.sessions.begin() as session:
-            returning = browser_sessions.finish_sign_in(
-                session, request.cookies.get(SIGN_IN_COOKIE), state_param
-            )
+        returning = await in_thread(
+            _returning, state, request.cookies.get(SIGN_IN_COOKIE), state_param
+        )
         if error is not None:
             described = f": {error_description}" if error_description else ""
             raise NotAuthenticatedError(
@@ -149,7 +150,9 @@ async def finish_sign_in(
         if not code:
             raise _bad("the provider's answer has no code parameter", "code_missing")
         identity = await provider.identify(code, returning, iss)
-        started = _start_owner_session(state, returning.enterprise_slug, identity)
+        started = await in_thread(
+            _start_owner_session, state, returning.enterprise_slug, identity, request_id.get()
+        )
     except DomainError as failure:
         return _problem(failure)
     response = RedirectResponse("/dashboard", status_code=status.HTTP_303_SEE_OTHER)
@@ -171,12 +174,26 @@ def _bad(detail: str, code: str) -> DomainError:
     return InvalidInputError(detail, code=code)
 
 
+# The database work of the two async routes above, each in a worker thread of its own
+# (docs/decisions.md, "Transactions"): no transaction is open while the provider answers.
+
+
+def _begin(state: CloudState, enterprise: str, redirect_uri: str) -> PendingSignIn:
+    with state.sessions.begin() as session:
+        return browser_sessions.begin_sign_in(session, enterprise, redirect_uri)
+
+
+def _returning(state: CloudState, browser_secret: str | None, state_param: str) -> ReturningSignIn:
+    with state.sessions.begin() as session:
+        return browser_sessions.finish_sign_in(session, browser_secret, state_param)
+
+
 def _start_owner_session(
-    state: StateDep, slug: str, identity: Identity
+    state: CloudState, slug: str, identity: Identity, request: str
 ) -> browser_sessions.StartedSession:
     lifetime = timedelta(seconds=state.settings.oidc_session_lifetime_seconds)
     with state.sessions.begin() as session:
-        admission = admit_owner(session, slug, identity, lifetime, request_id.get())
+        admission = admit_owner(session, slug, identity, lifetime, request)
     # Raised after the commit: a refusal is in the audit log.
     if admission.refusal is not None:
         raise admission.refusal
