@@ -200,7 +200,9 @@ async def signed_in_person(walk: Walk) -> StartedSession:
         enterprise = session.scalar(select(Enterprise).where(Enterprise.slug == SLUG))
         assert enterprise is not None
         person = Person(subject=walk.next("sub"), email="walker@example.com", name=None)
-        return start_session(session, enterprise.id, person, timedelta(hours=1))
+        return start_session(
+            session, enterprise.id, person, "email:walker@example.com", timedelta(hours=1)
+        )
 
 
 async def sign_out(walk: Walk, started: StartedSession) -> tuple[httpx.Response, str]:

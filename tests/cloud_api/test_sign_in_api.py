@@ -69,6 +69,11 @@ async def running_cloud(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+def app_of(cloud: httpx.AsyncClient) -> FastAPI:
+    app: FastAPI = cloud.app  # type: ignore[attr-defined]  # set by running_cloud
+    return app
+
+
 def from_address(app: FastAPI, address: str) -> httpx.AsyncClient:
     """A browser at ``address`` (the failed-authentication limit counts per address)."""
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
@@ -300,6 +305,21 @@ async def test_a_session_expires_after_its_lifetime(
         assert f'{SESSION_COOKIE}=""' in answer.headers["set-cookie"]
 
 
+async def test_removing_an_owner_identity_ends_the_sessions_it_let_in(
+    cloud: httpx.AsyncClient,
+) -> None:
+    async with from_address(app_of(cloud), "127.0.0.1") as hubot_browser:
+        await sign_in(cloud, "mona")  # by the group acme-owners
+        await sign_in(hubot_browser, "hubot")  # by the e-mail hubot@acme.example
+        await name_owners(cloud, "acme", emails=("hubot@acme.example",))
+        ended = await cloud.get("/enterprise/licenses")
+        assert ended.status_code == 401
+        assert ended.json()["error"] == "session_ended"
+        assert (await hubot_browser.get("/enterprise/licenses")).status_code == 200
+    (entry,) = await audit(cloud, "action:owner_identities.replace groups_removed:acme-owners")
+    assert entry["sessions_ended"] == 1
+
+
 # --- bad callbacks ------------------------------------------------------------------------
 
 
@@ -307,8 +327,7 @@ async def test_a_callback_is_answered_once_in_the_browser_that_started_it(
     cloud: httpx.AsyncClient,
 ) -> None:
     callback = at_provider(await start(cloud), "mona")
-    stolen = httpx.AsyncClient(transport=cloud._transport, base_url=CLOUD)  # another browser
-    async with stolen:
+    async with from_address(app_of(cloud), "127.0.0.1") as stolen:  # another browser
         elsewhere = await stolen.get(callback.path_and_query)
     assert elsewhere.status_code == 422
     assert 'data-error="sign_in_not_started"' in elsewhere.text
@@ -542,7 +561,7 @@ async def test_made_up_session_cookies_count_as_failed_authentication(
     async for cloud in running_cloud(settings):
         await new_enterprise(cloud, "acme")
         await name_owners(cloud, "acme", groups=("acme-owners",))
-        app: FastAPI = cloud.app  # type: ignore[attr-defined]
+        app = app_of(cloud)
         async with from_address(app, ATTACKER) as attacker, from_address(app, NEIGHBOUR) as owner:
             await sign_in(owner, "mona")
             guesses = [
@@ -564,7 +583,7 @@ async def test_failed_callbacks_count_as_failed_authentication(
     async for cloud in running_cloud(settings):
         await new_enterprise(cloud, "acme")
         await name_owners(cloud, "acme", groups=("acme-owners",))
-        app: FastAPI = cloud.app  # type: ignore[attr-defined]
+        app = app_of(cloud)
         async with (
             from_address(app, ATTACKER) as attacker,
             from_address(app, ATTACKER) as same_address,

@@ -377,5 +377,8 @@ class OwnerSession(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     csrf_token: Mapped[str] = mapped_column(String(64))
     """Sent back by the dashboard in ``X-CSRF-Token`` with every changing request."""
+    matched_by: Mapped[str] = mapped_column(String(330))
+    """The owner identity that let the person in (``email:…``, ``group:…``): removing it
+    from the enterprise ends the session."""
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -141,7 +141,7 @@ def finish_sign_in(session: Session, browser_secret: str | None, state: str) -> 
 
 
 def start_session(
-    session: Session, enterprise_id: int, person: Person, lifetime: timedelta
+    session: Session, enterprise_id: int, person: Person, matched_by: str, lifetime: timedelta
 ) -> StartedSession:
     now = utcnow()
     session.execute(delete(OwnerSession).where(OwnerSession.expires_at < now))
@@ -158,6 +158,7 @@ def start_session(
             email=person.email[:320] if person.email else None,
             name=person.name[:255] if person.name else None,
             csrf_token=started.csrf_token,
+            matched_by=matched_by,
             created_at=now,
             expires_at=started.expires_at,
         )
@@ -194,6 +195,19 @@ def session_by_cookie(session: Session, cookie: str) -> BrowserSession:
 
 def end_session(session: Session, session_id: int) -> None:
     session.execute(delete(OwnerSession).where(OwnerSession.id == session_id))
+
+
+def end_sessions_let_in_by(session: Session, enterprise_id: int, identities: list[str]) -> int:
+    """Ends the enterprise's sessions that these owner identities (``email:…``,
+    ``group:…``) let in; returns how many. Removing an owner takes effect at once."""
+    if not identities:
+        return 0
+    ended = session.execute(
+        delete(OwnerSession).where(
+            OwnerSession.enterprise_id == enterprise_id, OwnerSession.matched_by.in_(identities)
+        )
+    )
+    return int(ended.rowcount)  # type: ignore[attr-defined]
 
 
 # --- cross-site request forgery ---------------------------------------------------------

@@ -53,7 +53,7 @@ def admit_owner(
         audit = AuditContext("session.sign_in_refuse", person.actor, request_id)
         record_entry(session, audit, enterprise.id, **fields)
         return Admission(None, refusal)
-    started = start_session(session, enterprise.id, person, lifetime)
+    started = start_session(session, enterprise.id, person, matched, lifetime)
     audit = AuditContext("session.sign_in", person.actor, request_id)
     record_entry(
         session,

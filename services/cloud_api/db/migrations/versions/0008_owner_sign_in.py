@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=True),
         sa.Column("name", sa.String(length=255), nullable=True),
         sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("matched_by", sa.String(length=330), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
