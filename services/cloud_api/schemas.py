@@ -120,6 +120,34 @@ class ServerAccountView(ServerAccountRef):
     """Its instance's current report names it an Advanced Security active committer."""
 
 
+class IdentityLinkCreate(BaseModel):
+    """``cloud_account_id`` joins the GHES account to it; ``separate: true`` keeps it out of
+    every automatic merge. Exactly one of the two."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    server_id: str = Field(min_length=1, max_length=64)
+    user_id: int = Field(ge=1, le=2**63 - 1)
+    cloud_account_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    separate: bool = False
+
+
+class IdentityLinkView(BaseModel):
+    id: int
+    server_id: str
+    user_id: int
+    cloud_account_id: int | None
+    separate: bool
+    state: Literal["applied", "dangling"]
+    dangling_reason: str | None
+    """Which named account is gone, in words (``None`` when applied)."""
+    created_at: datetime
+
+
+class IdentityLinksView(BaseModel):
+    links: list[IdentityLinkView]
+
+
 class PersonView(BaseModel):
     cloud_account: CloudAccountView | None
     server_accounts: list[ServerAccountView]
@@ -130,6 +158,8 @@ class PersonView(BaseModel):
     candidate_cloud_account_ids: list[int]
     advanced_security_committer: bool = False
     """Consumes an Advanced Security license (through any of its accounts)."""
+    identity_links: list[IdentityLinkView] = Field(default_factory=list)
+    """The owners' links naming one of its GHES accounts (applied or dangling)."""
 
 
 class ForecastView(BaseModel):
@@ -165,7 +195,14 @@ class HistoryEntry(BaseModel):
     received_at: datetime
     """When the change took effect: the time ``/enterprise/licenses/changes`` takes as
     ``since`` and ``until`` (strictly increasing from one entry to the next)."""
-    cause: Literal["report", "accounts_import", "saml_changed", "instance_disconnected"]
+    cause: Literal[
+        "report",
+        "accounts_import",
+        "saml_changed",
+        "instance_disconnected",
+        "identity_link_created",
+        "identity_link_deleted",
+    ]
     report_id: str | None
     server_id: str | None
     """The instance a report or a disconnect concerned."""

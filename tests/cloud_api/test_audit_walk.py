@@ -214,6 +214,32 @@ async def sign_out(walk: Walk, started: StartedSession) -> tuple[httpx.Response,
     return await walk.cloud.post("/auth/sign-out", headers=headers), SLUG
 
 
+async def reported_user(walk: Walk) -> int:
+    """A GHES account in srv-push's current report, for a link to name."""
+    walk.counter += 1  # sequences only go up; the counter is the user ID too
+    user_id = walk.counter
+    body = report([(user_id, f"u{user_id}@example.com")], server_id="srv-push", sequence=user_id)
+    await walk.cloud.post("/server-usage", json=body, headers=auth(walk.instance_token))
+    return user_id
+
+
+async def create_identity_link(walk: Walk, user_id: int) -> tuple[httpx.Response, str]:
+    body = {"server_id": "srv-push", "user_id": user_id, "separate": True}
+    url = f"/enterprises/{SLUG}/identity-links"
+    return await walk.cloud.post(url, json=body, headers=auth(walk.owner)), SLUG
+
+
+async def existing_identity_link(walk: Walk) -> int:
+    response, _ = await create_identity_link(walk, await reported_user(walk))
+    link_id: int = response.json()["id"]
+    return link_id
+
+
+async def delete_identity_link(walk: Walk, link_id: int) -> tuple[httpx.Response, str]:
+    url = f"/enterprises/{SLUG}/identity-links/{link_id}"
+    return await walk.cloud.delete(url, headers=auth(walk.owner)), SLUG
+
+
 ROWS: dict[tuple[str, str], tuple[Prepare, Act]] = {
     ("post", "/admin/enterprises"): (nothing, create_enterprise),
     ("patch", "/admin/enterprises/{enterprise}"): (nothing, update_enterprise),
@@ -244,6 +270,11 @@ ROWS: dict[tuple[str, str], tuple[Prepare, Act]] = {
     ),
     ("put", "/enterprises/{enterprise}/owner-identities"): (nothing, replace_owner_identities),
     ("post", "/auth/sign-out"): (signed_in_person, sign_out),
+    ("post", "/enterprises/{enterprise}/identity-links"): (reported_user, create_identity_link),
+    ("delete", "/enterprises/{enterprise}/identity-links/{link_id}"): (
+        existing_identity_link,
+        delete_identity_link,
+    ),
 }
 
 

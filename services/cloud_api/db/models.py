@@ -382,3 +382,23 @@ class OwnerSession(Base):
     from the enterprise ends the session."""
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class IdentityLink(Base):
+    """An owner's correction of the matching (SPEC 7.4): one GHES account joined to a cloud
+    account, or kept apart from every automatic merge. It names the accounts by their
+    stable IDs (server_id, GHES user ID, cloud account ID), not by rows, so that it outlives
+    new reports, imports and a reconnected instance; when one of them is gone the link is
+    dangling and not applied."""
+
+    __tablename__ = "identity_links"
+    # One link per GHES account: a second one would join it to two cloud accounts.
+    __table_args__ = (UniqueConstraint("enterprise_id", "server_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    server_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    # None when the link keeps the GHES account separate.
+    cloud_account_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]

@@ -29,6 +29,7 @@ def report_reasons(
     instance_pk: int,
     reports: tuple[InstanceAccounts | None, InstanceAccounts],
     index: AccountsIndex,
+    links: Mapping[int, int | None] | None = None,
 ) -> dict[str, Reason]:
     """Every changed key is on this instance alone (the others did not change), so a
     started person's accounts are in the new report, a stopped one's in the old report:
@@ -36,8 +37,8 @@ def report_reasons(
     (started_accounts, stopped_accounts), (old, new) = accounts, reports
     if old is None:  # an instance's first report: everyone in it is new
         return dict.fromkeys(changes.started, Reason.SERVER_ACCOUNT_ADDED)
-    old_side = _Side(old, instance_pk, index)
-    new_side = _Side(new, instance_pk, index)
+    old_side = _Side(old, instance_pk, index, links)
+    new_side = _Side(new, instance_pk, index, links)
     reasons: dict[str, Reason] = {}
     for key in changes.started:
         users = [user for _, user, _ in started_accounts.get(key, [])]
@@ -60,10 +61,17 @@ class _Side:
     """One report's person key of a user, looked up by user ID (the position map is built
     on first use: a report whose changes are all additions never needs it)."""
 
-    def __init__(self, accounts: InstanceAccounts | None, instance_pk: int, index: AccountsIndex):
+    def __init__(
+        self,
+        accounts: InstanceAccounts | None,
+        instance_pk: int,
+        index: AccountsIndex,
+        links: Mapping[int, int | None] | None,
+    ):
         self._accounts = accounts
         self._instance_pk = instance_pk
         self._index = index
+        self._links = links
         self._positions: dict[int, int] | None = None
 
     def key_of(self, user_id: int) -> str | None:
@@ -77,7 +85,7 @@ class _Side:
         if position is None:
             return None
         email_key = self._accounts.email_keys[position]
-        return person_key(self._instance_pk, user_id, email_key, self._index)
+        return person_key(self._instance_pk, user_id, email_key, self._index, self._links)
 
 
 def _email_change(old_key: str, new_key: str, changes: KeyChanges) -> Reason:

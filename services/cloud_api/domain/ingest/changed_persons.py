@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress
 
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from services.cloud_api.domain.licensing.index import (
     CLOUD_PREFIX,
     NO_EMAIL_PREFIX,
     AccountsIndex,
+    cloud_key,
 )
 from services.cloud_api.domain.licensing.loaders import InstanceAccounts, raw_rows
 from services.cloud_api.domain.licensing.transitions import KeyChanges
@@ -43,13 +44,29 @@ class Where:
 class Holder:
     where: Where
     accounts: InstanceAccounts
+    links: Mapping[int, int | None] = field(default_factory=dict)
+    """The identity links naming its accounts: user ID -> cloud account, None: separate."""
 
 
 def cloud_id(key: str) -> int | None:
     return int(key[len(CLOUD_PREFIX) :]) if key.startswith(CLOUD_PREFIX) else None
 
 
-def person_key(instance_pk: int, user_id: int, email_key: str | None, index: AccountsIndex) -> str:
+def person_key(
+    instance_pk: int,
+    user_id: int,
+    email_key: str | None,
+    index: AccountsIndex,
+    links: Mapping[int, int | None] | None = None,
+) -> str:
+    """``links``: the instance's identity links (user ID -> cloud account, None: kept
+    separate); one naming a cloud account that is gone is not applied."""
+    if links and user_id in links:
+        target = links[user_id]
+        if target is None:
+            return f"{NO_EMAIL_PREFIX}{instance_pk}:{user_id}"
+        if cloud_key(target) in index.cloud_keys:
+            return cloud_key(target)
     if email_key is None:
         return f"{NO_EMAIL_PREFIX}{instance_pk}:{user_id}"
     return index.resolved.get(email_key, email_key)
@@ -78,13 +95,19 @@ def server_accounts_of(
         )
         prefix = f"{NO_EMAIL_PREFIX}{where.instance_pk}:"
         no_email = {int(key[len(prefix) :]) for key in keys if key.startswith(prefix)}
-        if no_email:
+        linked = no_email | holder.links.keys()
+        if linked:
             picked += compress(
-                range(len(accounts.user_ids)), map(no_email.__contains__, accounts.user_ids)
+                range(len(accounts.user_ids)), map(linked.__contains__, accounts.user_ids)
             )
-        for position in picked:
+        for position in sorted(set(picked)) if holder.links else picked:
             user_id, email_key = accounts.user_ids[position], accounts.email_keys[position]
-            key = f"{prefix}{user_id}" if email_key is None else resolved.get(email_key, email_key)
+            if holder.links:
+                key = person_key(where.instance_pk, user_id, email_key, index, holder.links)
+            elif email_key is None:
+                key = f"{prefix}{user_id}"
+            else:
+                key = resolved.get(email_key, email_key)
             if key in keys:
                 account = (where.instance_pk, user_id, accounts.emails[position])
                 found.setdefault(key, []).append(account)

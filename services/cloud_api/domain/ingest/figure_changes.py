@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.cloud_api.db.models import Enterprise, Report, ServerInstance
+from services.cloud_api.db.models import Enterprise, IdentityLink, Report, ServerInstance
+from services.cloud_api.domain.accounts import identity_links
+from services.cloud_api.domain.accounts.identity_links import LinkRequest
 from services.cloud_api.domain.accounts.importing import ImportResult, replace_accounts
 from services.cloud_api.domain.accounts.input import CloudAccountInput
 from services.cloud_api.domain.errors import NotFoundError
@@ -45,8 +47,10 @@ from services.cloud_api.domain.licensing.loaders import (
     InstanceAccounts,
     InstanceKeys,
     current_reports,
+    load_links,
     raw_rows,
 )
+from services.cloud_api.domain.licensing.rules import Links
 from services.cloud_api.domain.licensing.transitions import KeyChanges, key_changes
 from services.cloud_api.domain.tenants import enterprises
 from services.cloud_api.domain.tenants.enterprises import enterprise_by_slug
@@ -76,9 +80,14 @@ def record_report(
     where = Where(instance.id, instance.server_id, report.hostname)
     old = engine.instance_accounts(session, previous) if previous and _any(changes) else None
     index = after.index
-    started = server_accounts_of(changes.started, [Holder(where, accounts)], index)
-    stopped = server_accounts_of(changes.stopped, [Holder(where, old)] if old else [], index)
-    reasons = report_reasons(changes, (started, stopped), instance.id, (old, accounts), index)
+    links = (
+        _instance_links(load_links(session, enterprise.id), instance.id) if _any(changes) else {}
+    )
+    started = server_accounts_of(changes.started, [Holder(where, accounts, links)], index)
+    stopped = server_accounts_of(changes.stopped, [Holder(where, old, links)] if old else [], index)
+    reasons = report_reasons(
+        changes, (started, stopped), instance.id, (old, accounts), index, links
+    )
     cloud = load_cloud_info(session, enterprise.id, changes.started | changes.stopped)
     persons = changed_persons(changes, reasons, (started, cloud), (stopped, cloud))
     names = {instance.id: (instance.server_id, report.hostname)}
@@ -109,6 +118,45 @@ def import_accounts(
         session, engine, enterprise, before, cloud_before, Cause.ACCOUNTS_IMPORT, cloud_after
     )
     return result, state
+
+
+def create_identity_link(
+    session: Session, engine: LicenseEngine, enterprise: Enterprise, request: LinkRequest
+) -> tuple[IdentityLink, FigureState]:
+    """The link applies at once: the persons it joins or splits are a history point."""
+    lock_enterprise(session, enterprise)
+    before = engine.tallied(session, enterprise, keep=True)
+    links_before = load_links(session, enterprise.id)
+    link = identity_links.create_link(session, enterprise, request)
+    state = _record_matching_change(
+        session,
+        engine,
+        enterprise,
+        before,
+        None,
+        Cause.IDENTITY_LINK_CREATED,
+        links_before=links_before,
+    )
+    return link, state
+
+
+def delete_identity_link(
+    session: Session, engine: LicenseEngine, enterprise: Enterprise, link_id: int
+) -> tuple[IdentityLink, FigureState]:
+    lock_enterprise(session, enterprise)
+    before = engine.tallied(session, enterprise, keep=True)
+    links_before = load_links(session, enterprise.id)
+    link = identity_links.delete_link(session, enterprise, link_id)
+    state = _record_matching_change(
+        session,
+        engine,
+        enterprise,
+        before,
+        None,
+        Cause.IDENTITY_LINK_DELETED,
+        links_before=links_before,
+    )
+    return link, state
 
 
 def update_enterprise(
@@ -159,7 +207,8 @@ def disconnect(
     gone = [r for r in reports if r.instance_pk == instance.id]
     if changes.stopped and gone:
         where = Where(instance.id, instance.server_id, instance.hostname)
-        holder = Holder(where, engine.instance_accounts(session, gone[0]))
+        links = _instance_links(load_links(session, enterprise.id), instance.id)
+        holder = Holder(where, engine.instance_accounts(session, gone[0]), links)
         stopped = server_accounts_of(changes.stopped, [holder], before.index)
     cloud = load_cloud_info(session, enterprise.id, changes.stopped)
     reasons = dict.fromkeys(changes.stopped, Reason.INSTANCE_DISCONNECTED)
@@ -183,16 +232,21 @@ def _record_matching_change(
     cloud_before: CloudInfo | None,
     cause: Cause,
     cloud_after: CloudInfo | None = None,
+    links_before: Links | None = None,
 ) -> FigureState:
     """The cloud accounts or the matching rules changed (not yet committed: nothing
-    derived from them is kept); every instance's keys may have moved."""
+    derived from them is kept); every instance's keys may have moved. ``links_before``:
+    the identity links before the change, when it changed them."""
     session.flush()
     session.refresh(enterprise)
     after = engine.tallied(session, enterprise, keep=False)
     changes = _changes(before, after)
     reports = current_reports(session, enterprise.id)
-    after_holders = _holders(session, engine, reports, after, changes.started)
-    before_holders = _holders(session, engine, reports, before, changes.stopped)
+    links = load_links(session, enterprise.id) if _any(changes) else {}
+    if links_before is None:
+        links_before = links
+    after_holders = _holders(session, engine, reports, after, changes.started, links)
+    before_holders = _holders(session, engine, reports, before, changes.stopped, links_before)
     started = server_accounts_of(changes.started, after_holders, after.index)
     stopped = server_accounts_of(changes.stopped, before_holders, before.index)
     reasons = matching_reasons(changes, before.index, after.index)
@@ -217,6 +271,7 @@ def _holders(
     reports: list[CurrentReport],
     state: Tallied,
     keys: frozenset[str],
+    links: Links,
 ) -> list[Holder]:
     """The instances that hold some of ``keys`` in ``state`` (set arithmetic first, so
     only those instances' users are walked)."""
@@ -224,10 +279,19 @@ def _holders(
         return []
     names = _instance_names(session, [r.instance_pk for r in reports])
     return [
-        Holder(names[report.instance_pk], engine.instance_accounts(session, report))
+        Holder(
+            names[report.instance_pk],
+            engine.instance_accounts(session, report),
+            _instance_links(links, report.instance_pk),
+        )
         for report in reports
         if not keys.isdisjoint(state.tally.keys.get(report.instance_pk, ()))
     ]
+
+
+def _instance_links(links: Links, instance_pk: int) -> dict[int, int | None]:
+    """One instance's identity links: user ID -> cloud account, None: kept separate."""
+    return {user_id: target for (pk, user_id), target in links.items() if pk == instance_pk}
 
 
 def _instance_names(session: Session, instance_pks: list[int]) -> dict[int, Where]:

@@ -32,6 +32,8 @@ class Cause(enum.StrEnum):
     ACCOUNTS_IMPORT = "accounts_import"
     SAML_CHANGED = "saml_changed"
     INSTANCE_DISCONNECTED = "instance_disconnected"
+    IDENTITY_LINK_CREATED = "identity_link_created"
+    IDENTITY_LINK_DELETED = "identity_link_deleted"
 
 
 class Reason(enum.StrEnum):

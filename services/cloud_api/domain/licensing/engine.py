@@ -39,6 +39,7 @@ from services.cloud_api.domain.licensing.figures import (
 )
 from services.cloud_api.domain.licensing.index import (
     AccountsIndex,
+    LinkedAccount,
     build_figure_index,
     person_keys,
 )
@@ -50,6 +51,7 @@ from services.cloud_api.domain.licensing.loaders import (
     current_reports,
     load_instance_accounts,
     load_instance_keys,
+    load_linked_accounts,
 )
 from services.cloud_api.domain.licensing.lookup import ReportLookup
 from services.cloud_api.domain.licensing.lru import CacheStats, SizedLru
@@ -236,7 +238,8 @@ class LicenseEngine:
         keys = {}
         for report in reports:
             if pending is not None and report.report_id == pending.report_id:
-                keys[report.instance_pk] = person_keys(report.instance_pk, pending, index)
+                linked = self._linked(session, report, index)
+                keys[report.instance_pk] = person_keys(report.instance_pk, pending, index, linked)
             else:
                 keys[report.instance_pk] = self._person_keys(session, report, index, base, ahead)
         return keys
@@ -337,7 +340,16 @@ class LicenseEngine:
         if base is not None and self._counted(report, index, base):
             return base.keys[report.instance_pk]  # type: ignore[return-value]
         keys = self._instance_keys(session, report, ahead)
-        return person_keys(report.instance_pk, keys, index)
+        # Links change the accounts version: keys counted under a version include them.
+        linked = self._linked(session, report, index)
+        return person_keys(report.instance_pk, keys, index, linked)
+
+    @staticmethod
+    def _linked(
+        session: Session, report: CurrentReport, index: AccountsIndex
+    ) -> list[LinkedAccount]:
+        """The report's accounts an identity link names (read only when links exist)."""
+        return load_linked_accounts(session, report) if index.links else []
 
     def _instance_keys(
         self, session: Session, report: CurrentReport, ahead: KeysAhead | None = None

@@ -4,14 +4,16 @@ the person keys an instance's accounts come to."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Enterprise
 from services.cloud_api.domain.licensing.loaders import (
     InstanceKeys,
+    has_links,
     load_cloud_identities,
     load_consumption,
     load_verified_owners,
@@ -37,6 +39,10 @@ class AccountsIndex:
     """E-mail key -> person key, for every address some cloud account answers to."""
     cloud_keys: frozenset[str]
     """Person keys of every cloud account."""
+    links: bool = False
+    """Whether the enterprise has identity links: only then are a report's linked accounts
+    read (``loaders.load_linked_accounts``). The links themselves are read by server_id,
+    so a reconnected instance finds its links under its new row."""
 
 
 def cloud_key(account_id: int) -> str:
@@ -46,9 +52,10 @@ def cloud_key(account_id: int) -> str:
 def build_index(session: Session, enterprise: Enterprise) -> AccountsIndex:
     """The complete index: identities and matcher too (listings and explanations)."""
     identities = load_cloud_identities(session, enterprise.id)
-    return make_index(
+    index = make_index(
         enterprise.id, enterprise.accounts_version, identities, enterprise.saml_enabled
     )
+    return replace(index, links=has_links(session, enterprise.id))
 
 
 def build_figure_index(session: Session, enterprise: Enterprise) -> AccountsIndex:
@@ -59,7 +66,8 @@ def build_figure_index(session: Session, enterprise: Enterprise) -> AccountsInde
         return build_index(session, enterprise)
     verified = load_verified_owners(session, enterprise.id)
     accounts = load_consumption(session, enterprise.id)
-    return make_figure_index(enterprise.id, enterprise.accounts_version, verified, accounts)
+    index = make_figure_index(enterprise.id, enterprise.accounts_version, verified, accounts)
+    return replace(index, links=has_links(session, enterprise.id))
 
 
 def make_figure_index(
@@ -109,17 +117,51 @@ def make_index(
     )
 
 
-def person_keys(instance_pk: int, accounts: InstanceKeys, index: AccountsIndex) -> set[str]:
+LinkedAccount = tuple[int, str | None, int | None]
+"""A GHES account of a report that an identity link names: (user ID, its e-mail key, the
+cloud account ID it is joined to or None when kept separate)."""
+
+
+def person_keys(
+    instance_pk: int,
+    accounts: InstanceKeys,
+    index: AccountsIndex,
+    linked: Sequence[LinkedAccount] = (),
+) -> set[str]:
     """One key per person this instance's accounts belong to: an address no cloud account
-    answers to is its own key, one that some account answers to becomes that account's."""
+    answers to is its own key, one that some account answers to becomes that account's.
+    A linked account is the key of its cloud account, or (kept separate) a key of its own;
+    a link to a cloud account that is gone is dangling and changes nothing."""
+    applied = [link for link in linked if link[2] is None or cloud_key(link[2]) in index.cloud_keys]
     keys = set(accounts.email_keys)
+    no_email_ids = accounts.no_email_ids
+    if applied:
+        keys, no_email_ids = _without_linked(accounts, keys, applied)
     matched = index.resolved.keys() & keys  # set operations: C speed over 100,000s
     if matched:
         keys -= matched
         resolved = index.resolved
         keys.update([resolved[key] for key in matched])
-    if accounts.no_email_ids:
-        keys.update(
-            f"{NO_EMAIL_PREFIX}{instance_pk}:{user_id}" for user_id in accounts.no_email_ids
-        )
+    if no_email_ids:
+        keys.update(f"{NO_EMAIL_PREFIX}{instance_pk}:{user_id}" for user_id in no_email_ids)
+    keys.update(
+        cloud_key(target) if target is not None else f"{NO_EMAIL_PREFIX}{instance_pk}:{user_id}"
+        for user_id, _, target in applied
+    )
     return keys
+
+
+def _without_linked(
+    accounts: InstanceKeys, keys: set[str], applied: list[LinkedAccount]
+) -> tuple[set[str], list[int]]:
+    """The keys of the accounts no link takes away: an address stays when some account
+    without a link still has it."""
+    moved = Counter(email_key for _, email_key, _ in applied if email_key is not None)
+    if moved:
+        present = Counter(key for key in accounts.email_keys if key in moved)
+        keys -= {key for key, n in moved.items() if present[key] <= n}
+    no_email_ids = accounts.no_email_ids
+    taken = {user_id for user_id, email_key, _ in applied if email_key is None}
+    if taken:
+        no_email_ids = [user_id for user_id in no_email_ids if user_id not in taken]
+    return keys, no_email_ids

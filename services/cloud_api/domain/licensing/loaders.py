@@ -286,3 +286,45 @@ def load_consumption(session: Session, enterprise_id: int) -> list[tuple[int, bo
     if not ids:
         return []
     return list(zip(map(int, ids.split(",")), map("1".__eq__, flags), strict=True))
+
+
+_LINKED_ACCOUNTS = (
+    "SELECT u.user_id, u.email_key, l.cloud_account_id FROM identity_links l "
+    "JOIN server_instances i ON i.enterprise_id = l.enterprise_id AND i.server_id = l.server_id "
+    "JOIN server_users u ON u.report_pk = ? AND u.user_id = l.user_id "
+    "WHERE i.id = ? ORDER BY u.user_id"
+)
+
+
+def load_linked_accounts(
+    session: Session, report: CurrentReport
+) -> list[tuple[int, str | None, int | None]]:
+    """The accounts of ``report`` that an identity link names: (user ID, e-mail key, the
+    cloud account joined to or None when kept separate). Links name the instance by its
+    server_id, so they apply to whichever report it sends."""
+    return [
+        (user_id, email_key, target)
+        for user_id, email_key, target in raw_rows(
+            session, _LINKED_ACCOUNTS, report.report_pk, report.instance_pk
+        )
+    ]
+
+
+def has_links(session: Session, enterprise_id: int) -> bool:
+    rows = raw_rows(
+        session, "SELECT 1 FROM identity_links WHERE enterprise_id = ? LIMIT 1", enterprise_id
+    )
+    return bool(rows)
+
+
+def load_links(session: Session, enterprise_id: int) -> dict[tuple[int, int], int | None]:
+    """Every identity link of a connected instance: (instance, GHES user ID) -> the cloud
+    account joined to, or None when kept separate (``rules.Links``)."""
+    rows = raw_rows(
+        session,
+        "SELECT i.id, l.user_id, l.cloud_account_id FROM identity_links l "
+        "JOIN server_instances i ON i.enterprise_id = l.enterprise_id "
+        "AND i.server_id = l.server_id WHERE l.enterprise_id = ?",
+        enterprise_id,
+    )
+    return {(instance_pk, user_id): target for instance_pk, user_id, target in rows}

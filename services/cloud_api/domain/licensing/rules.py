@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Sequence, Sized
+from collections.abc import Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 
 
@@ -27,6 +27,10 @@ class MatchRule(enum.StrEnum):
     VERIFIED_EMAIL = "verified_email"
     SAME_PRIMARY_EMAIL = "same_primary_email"
     SERVER_ONLY = "server_only"
+    IDENTITY_LINK = "identity_link"
+    """An owner joined a GHES account to the cloud account (``identity_links``)."""
+    KEPT_SEPARATE = "kept_separate"
+    """An owner kept the GHES account out of every automatic merge."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,7 @@ class Person:
     cloud: CloudIdentity | None
     server_accounts: list[ServerAccount] = field(default_factory=list)
     match: Match | None = None
+    kept_separate: bool = False
 
     @property
     def consuming(self) -> bool:
@@ -77,6 +82,8 @@ class Person:
 
     @property
     def rule(self) -> MatchRule:
+        if self.kept_separate:
+            return MatchRule.KEPT_SEPARATE
         if self.match is not None:
             return self.match.rule
         if not self.server_accounts:
@@ -138,23 +145,49 @@ class Matcher:
         return None
 
 
+Links = Mapping[tuple[int, int], int | None]
+"""An owner's identity links: (instance, GHES user ID) -> the cloud account ID it is
+joined to, or None when it is kept separate."""
+
+
 def match_persons(
     cloud: Sequence[CloudIdentity],
     server: Iterable[ServerAccount],
     *,
     saml_enabled: bool,
     matcher: Matcher | None = None,
+    links: Links | None = None,
 ) -> list[Person]:
     """Every person with at least one GHES account or a consuming cloud account.
 
     ``matcher``: one built from every cloud account of the enterprise, when ``cloud`` and
     ``server`` are only some persons' accounts (a page of a listing): who else claims an
-    address decides whether a match is ambiguous."""
+    address decides whether a match is ambiguous.
+
+    An identity link overrides the automatic rules for the one GHES account it names: a
+    join puts it with its cloud account, a separation makes it a person of its own. A join
+    naming a cloud account that is gone is dangling, and the automatic rules apply."""
     matcher = matcher or Matcher(cloud, saml_enabled=saml_enabled)
+    by_id = {identity.account_id: identity for identity in cloud} if links else {}
     by_cloud: dict[int, Person] = {}
     by_email: dict[str, Person] = {}
     persons: list[Person] = []
     for account in server:
+        where = (account.instance, account.user_id)
+        if links and where in links:
+            target = links[where]
+            if target is None:
+                persons.append(Person(cloud=None, server_accounts=[account], kept_separate=True))
+                continue
+            linked = by_id.get(target)
+            if linked is not None:
+                person = by_cloud.get(target)
+                if person is None:
+                    match = Match(linked, MatchRule.IDENTITY_LINK, None, (target,))
+                    person = by_cloud[target] = Person(linked, match=match)
+                    persons.append(person)
+                person.server_accounts.append(account)
+                continue
         if account.email_key is None:
             persons.append(Person(cloud=None, server_accounts=[account]))
             continue

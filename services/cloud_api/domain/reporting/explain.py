@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import CloudAccount, CloudAccountKey, ServerInstance
+from services.cloud_api.domain.accounts.identity_links import link_states, links_by_account
 from services.cloud_api.domain.accounts.importing import UNVERIFIED, VERIFIED
 from services.cloud_api.domain.errors import InvalidInputError
 from services.cloud_api.domain.licensing.cloud_reads import CloudReads
@@ -22,7 +23,7 @@ from services.cloud_api.domain.reporting.licenses import (
 )
 from services.cloud_api.domain.tenants.enterprises import get_enterprise
 from services.cloud_api.domain.tenants.instances import list_instances
-from services.cloud_api.schemas import AccountCarrying, ExplainView, NearMiss
+from services.cloud_api.schemas import AccountCarrying, ExplainView, IdentityLinkView, NearMiss
 from shared import InvalidEmailError, normalize_email
 
 ONLY_PRIMARIES = (
@@ -61,16 +62,18 @@ def explain_email(
     # The figure's own matcher: it knows every cloud account, also those that consume
     # nothing and belong to no person, which can still make a match ambiguous.
     misses += _ambiguity(reads.matcher([key]).match(key))
+    links = links_by_account(link_states(session, enterprise_id))
+    notes = [ONLY_PRIMARIES, *_link_notes(touched, links)]
     return ExplainView(
         email=email,
         normalized=key,
         saml_enabled=enterprise.saml_enabled,
         server_accounts=server,
         cloud_accounts=carrying,
-        persons=[person_view(person, instances, committers) for person in touched],
+        persons=[person_view(person, instances, committers, links) for person in touched],
         merged=len(touched) <= 1,
         near_misses=misses,
-        notes=[ONLY_PRIMARIES],
+        notes=notes,
     )
 
 
@@ -81,6 +84,30 @@ def _accounts_with(listing: Listing, key: str) -> list[ServerAccount]:
         for at in report.lookup.with_key(key)
         for account in [listing.account(report, report.lookup.by_key[at])]
     ]
+
+
+def _link_notes(persons: list[Person], links: dict[tuple[int, int], IdentityLinkView]) -> list[str]:
+    """Each identity link that decides (or, dangling, would decide) a person's accounts."""
+    notes = []
+    for person in persons:
+        for account in person.server_accounts:
+            link = links.get((account.instance, account.user_id))
+            if link is None:
+                continue
+            where = f"GHES account {link.server_id}:{link.user_id}"
+            what = (
+                "is kept separate from every automatic merge"
+                if link.separate
+                else f"is joined to cloud account {link.cloud_account_id}"
+            )
+            if link.state == "applied":
+                notes.append(f"{where} {what} by identity link {link.id}")
+            else:
+                notes.append(
+                    f"identity link {link.id} ({where} {what}) is dangling and not applied: "
+                    f"{link.dangling_reason}"
+                )
+    return notes
 
 
 def _server_variants(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Report, ServerInstance
+from services.cloud_api.domain.accounts.identity_links import link_states, links_by_account
 from services.cloud_api.domain.licensing.cloud_reads import CloudReads
 from services.cloud_api.domain.licensing.committers import NONE, Committers, person_commits
 from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine
@@ -22,6 +24,7 @@ from services.cloud_api.schemas import (
     Breakdown,
     CloudAccountView,
     ForecastView,
+    IdentityLinkView,
     InstanceStatus,
     LastSync,
     LicensesView,
@@ -73,7 +76,8 @@ def enterprise_licenses(
         reads = CloudReads(session, enterprise.id, enterprise.saml_enabled)
         total, page = persons_page(listing, users, reads)
         committers = cache.committers(session, enterprise)
-        view.users = [person_view(person, by_pk, committers) for person in page]
+        links = links_by_account(link_states(session, enterprise_id))
+        view.users = [person_view(person, by_pk, committers, links) for person in page]
         view.page, view.per_page, view.total_persons = users.page, users.per_page, total
     return view
 
@@ -142,8 +146,12 @@ def instance_statuses(
 
 
 def person_view(
-    person: Person, instances: dict[int, ServerInstance], committers: Committers = NONE
+    person: Person,
+    instances: dict[int, ServerInstance],
+    committers: Committers = NONE,
+    links: Mapping[tuple[int, int], IdentityLinkView] | None = None,
 ) -> PersonView:
+    """``links``: the identity links by the GHES account they name (``links_by_account``)."""
     cloud = person.cloud
     match = person.match
     return PersonView(
@@ -167,6 +175,11 @@ def person_view(
         ambiguous=match.ambiguous if match else False,
         candidate_cloud_account_ids=list(match.candidates) if match else [],
         advanced_security_committer=any(person_commits(person, committers)),
+        identity_links=[
+            links[(account.instance, account.user_id)]
+            for account in person.server_accounts
+            if links and (account.instance, account.user_id) in links
+        ],
     )
 
 

@@ -1,0 +1,119 @@
+"""The figure with owners' identity links (and later Visual Studio subscriptions) counted
+the fast way (person keys, ``figures.py``) equals the person-by-person count of the
+reference (``rules.match_persons`` + ``rules.license_figures``), on any world (hypothesis)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.cloud_api.domain.licensing.figures import figures_from_keys
+from services.cloud_api.domain.licensing.index import make_index, person_keys
+from services.cloud_api.domain.licensing.loaders import InstanceAccounts
+from services.cloud_api.domain.licensing.rules import (
+    CloudIdentity,
+    LicenseFigures,
+    ServerAccount,
+    license_figures,
+    match_persons,
+)
+
+EMAILS = [f"{name}@example.com" for name in ("ann", "bob", "cy", "dee", "ed", "flo")]
+GONE = 99
+"""A cloud account ID no world imports: a link to it is dangling."""
+
+
+@dataclass(frozen=True)
+class World:
+    cloud: list[CloudIdentity]
+    server: list[ServerAccount]
+    links: dict[tuple[int, int], int | None]
+    saml: bool
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> World:
+    ids = draw(st.lists(st.integers(1, 6), unique=True, max_size=5))
+    owned: set[str] = set()
+    cloud = []
+    for account_id in ids:
+        # A verified e-mail belongs to one account (the import refuses anything else).
+        emails = [e for e in draw(st.lists(st.sampled_from(EMAILS), max_size=2)) if e not in owned]
+        owned.update(emails)
+        cloud.append(
+            CloudIdentity(
+                account_id=account_id,
+                login=f"c{account_id}",
+                consuming=draw(st.booleans()),
+                verified_emails=tuple(sorted(set(emails))),
+                identity_keys=(("saml_name_id", draw(st.sampled_from(EMAILS))),)
+                if draw(st.booleans())
+                else (),
+            )
+        )
+    accounts = draw(
+        st.lists(
+            st.tuples(st.integers(1, 3), st.one_of(st.none(), st.sampled_from(EMAILS))),
+            max_size=12,
+        )
+    )
+    server = [
+        ServerAccount(instance, user_id, email)
+        for user_id, (instance, email) in enumerate(accounts, start=1)
+    ]
+    targets = st.one_of(st.none(), st.sampled_from([*ids, GONE]))
+    linked = draw(st.lists(st.sampled_from(server), unique=True)) if server else []
+    links = {(a.instance, a.user_id): draw(targets) for a in linked}
+    # Links may also name accounts no report has (dangling the other way round).
+    if draw(st.booleans()):
+        links[(1, 500)] = draw(targets)
+    return World(cloud, server, links, draw(st.booleans()))
+
+
+def fast_figures(world: World) -> LicenseFigures:
+    index = make_index(1, 1, world.cloud, world.saml)
+    by_instance: dict[int, InstanceAccounts] = {}
+    for account in world.server:
+        accounts = by_instance.setdefault(
+            account.instance, InstanceAccounts(f"r{account.instance}", [], [], [])
+        )
+        accounts.user_ids.append(account.user_id)
+        accounts.email_keys.append(account.email_key)
+        accounts.emails.append(account.email_key)
+    keys = {}
+    for instance, accounts in by_instance.items():
+        # What loaders.load_linked_accounts reads: the report's accounts a link names.
+        linked = [
+            (user_id, email_key, world.links[(instance, user_id)])
+            for user_id, email_key in zip(accounts.user_ids, accounts.email_keys, strict=True)
+            if (instance, user_id) in world.links
+        ]
+        keys[instance] = person_keys(instance, accounts.keys(), index, linked)
+    return figures_from_keys(keys, index)
+
+
+@settings(max_examples=500, deadline=None)
+@given(worlds())
+def test_the_fast_figures_with_links_equal_the_person_by_person_figures(world: World) -> None:
+    persons = match_persons(world.cloud, world.server, saml_enabled=world.saml, links=world.links)
+    assert fast_figures(world) == license_figures(persons)
+
+
+@settings(max_examples=200, deadline=None)
+@given(worlds())
+def test_a_joined_account_is_with_its_cloud_account_and_a_separated_one_alone(
+    world: World,
+) -> None:
+    persons = match_persons(world.cloud, world.server, saml_enabled=world.saml, links=world.links)
+    imported = {identity.account_id for identity in world.cloud}
+    for person in persons:
+        for account in person.server_accounts:
+            target = world.links.get((account.instance, account.user_id), GONE)
+            if target is None:
+                assert person.server_accounts == [account]
+                assert person.cloud is None
+            elif target in imported:
+                assert person.cloud is not None
+                assert person.cloud.account_id == target
