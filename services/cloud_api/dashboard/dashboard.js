@@ -13,6 +13,7 @@ import {
 } from "./common.js";
 import { renderAuditLog } from "./audit.js";
 import { renderInstances } from "./instances.js";
+import { linksSection } from "./links.js";
 import { ownerCredentials } from "./session.js";
 
 const PER_PAGE = 25;
@@ -22,6 +23,8 @@ const RULES = {
   verified_email: "Merged: a verified cloud e-mail equals the GHES primary e-mail",
   same_primary_email: "Merged: GHES accounts on several instances share the primary e-mail",
   server_only: "GHES account only: no cloud account matched",
+  identity_link: "Joined by an owner's identity link",
+  kept_separate: "Kept separate by an owner's identity link",
 };
 
 const token = ownerCredentials();
@@ -44,6 +47,8 @@ const CAUSES = {
   accounts_import: "cloud accounts imported",
   saml_changed: "SAML switched",
   instance_disconnected: "instance disconnected",
+  identity_link_created: "identity link added",
+  identity_link_deleted: "identity link deleted",
 };
 const BEFORE_HISTORY = "1970-01-01T00:00:00Z";
 const WEEK_MS = 7 * 86_400_000;
@@ -372,7 +377,7 @@ function changesLink(since, until) {
   return `#/changes?${params}`;
 }
 
-async function renderPersons(main) {
+async function renderPersons(main, ctx) {
   const summary = await json("/enterprise/licenses");
   showEnterprise(summary);
   const search = el("input", {
@@ -391,6 +396,7 @@ async function renderPersons(main) {
       el("form", { role: "search", onsubmit: (event) => { event.preventDefault(); findPersons(search.value); } }, search),
       download),
     el("div", { id: "persons-results" }),
+    linksSection(ctx, summary, loadPersons),
   );
   await loadPersons();
 }
@@ -463,7 +469,11 @@ function mergeReason(person) {
     `${reason}${detail}`,
     person.ambiguous
       ? el("span", { class: "badge bad", text: ` several cloud accounts matched (${person.candidate_cloud_account_ids.join(", ")}); the lowest ID was chosen` })
-      : null);
+      : null,
+    (person.identity_links || []).map((link) => el("span", { class: "link-note", "data-link": link.id },
+      el("br"),
+      `Identity link ${link.id}: user ${link.user_id} ${link.separate ? "kept separate" : `joined to cloud account #${link.cloud_account_id}`} `,
+      el("span", { class: `badge ${link.state === "applied" ? "ok" : "bad"}`, text: link.state }))));
 }
 
 async function renderChanges(main) {

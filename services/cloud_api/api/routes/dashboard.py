@@ -13,6 +13,7 @@ ASSETS = (
     "instances.js",
     "upload.js",
     "audit.js",
+    "links.js",
     "dashboard.css",
 )
 
