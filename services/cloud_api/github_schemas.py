@@ -18,7 +18,7 @@ class ConsumedLicenseUser(BaseModel):
     github_com_user: bool
     enterprise_server_user: bool | None
     visual_studio_subscription_user: bool
-    license_type: Literal["Enterprise"]
+    license_type: Literal["Enterprise", "Visual Studio subscription"]
     github_com_profile: str | None
     github_com_member_roles: list[str]
     github_com_enterprise_roles: list[str]

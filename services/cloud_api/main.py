@@ -26,6 +26,7 @@ from services.cloud_api.api.routes import (
     sign_in,
     uploads,
     usage,
+    visual_studio,
 )
 from services.cloud_api.db.migrate import migrate
 from services.cloud_api.db.models import auth_failures
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin,
         enterprises,
         identity_links,
+        visual_studio,
         usage,
         uploads,
         licenses,

@@ -120,6 +120,41 @@ class ServerAccountView(ServerAccountRef):
     """Its instance's current report names it an Advanced Security active committer."""
 
 
+class VisualStudioSubscriberInput(_Request):
+    upn: Annotated[str, Field(min_length=1, max_length=320)]
+    """The subscriber's User Principal Name (an e-mail address)."""
+    subscription: Annotated[str, Field(min_length=1, max_length=200)]
+    """The subscription level, as the Visual Studio admin portal names it."""
+
+
+class VisualStudioSubscriptionsImport(_Request):
+    subscribers: list[VisualStudioSubscriberInput]
+
+
+class VisualStudioImported(BaseModel):
+    subscribers: int
+    matched: int
+    unmatched: int
+    total_seats_consumed: int
+
+
+class VisualStudioSubscriberView(BaseModel):
+    upn: str
+    subscription: str
+    visual_studio_license_status: Literal["Matched"] | None
+    """``Matched`` when matched to a person, else ``None`` (consumes nothing)."""
+    cloud_account: CloudAccountRef | None
+    server_accounts: list[ServerAccountRef]
+    """The matched person's accounts (empty when unmatched)."""
+
+
+class VisualStudioSubscribersView(BaseModel):
+    total: int
+    matched: int
+    unmatched: int
+    subscribers: list[VisualStudioSubscriberView]
+
+
 class IdentityLinkCreate(BaseModel):
     """``cloud_account_id`` joins the GHES account to it; ``separate: true`` keeps it out of
     every automatic merge. Exactly one of the two."""
@@ -160,6 +195,9 @@ class PersonView(BaseModel):
     """Consumes an Advanced Security license (through any of its accounts)."""
     identity_links: list[IdentityLinkView] = Field(default_factory=list)
     """The owners' links naming one of its GHES accounts (applied or dangling)."""
+    license_type: Literal["Enterprise", "Visual Studio subscription"] = "Enterprise"
+    visual_studio_subscription_email: str | None = None
+    """The UPN of the Visual Studio subscriber matched to it (the first, when several)."""
 
 
 class ForecastView(BaseModel):
@@ -202,6 +240,7 @@ class HistoryEntry(BaseModel):
         "instance_disconnected",
         "identity_link_created",
         "identity_link_deleted",
+        "visual_studio_import",
     ]
     report_id: str | None
     server_id: str | None

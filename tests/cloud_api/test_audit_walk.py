@@ -240,6 +240,12 @@ async def delete_identity_link(walk: Walk, link_id: int) -> tuple[httpx.Response
     return await walk.cloud.delete(url, headers=auth(walk.owner)), SLUG
 
 
+async def import_subscriptions(walk: Walk, _: None) -> tuple[httpx.Response, str]:
+    body = {"subscribers": [{"upn": "mona@example.com", "subscription": "Enterprise"}]}
+    url = f"/enterprises/{SLUG}/visual-studio-subscriptions"
+    return await walk.cloud.put(url, json=body, headers=auth(walk.owner)), SLUG
+
+
 ROWS: dict[tuple[str, str], tuple[Prepare, Act]] = {
     ("post", "/admin/enterprises"): (nothing, create_enterprise),
     ("patch", "/admin/enterprises/{enterprise}"): (nothing, update_enterprise),
@@ -271,6 +277,10 @@ ROWS: dict[tuple[str, str], tuple[Prepare, Act]] = {
     ("put", "/enterprises/{enterprise}/owner-identities"): (nothing, replace_owner_identities),
     ("post", "/auth/sign-out"): (signed_in_person, sign_out),
     ("post", "/enterprises/{enterprise}/identity-links"): (reported_user, create_identity_link),
+    ("put", "/enterprises/{enterprise}/visual-studio-subscriptions"): (
+        nothing,
+        import_subscriptions,
+    ),
     ("delete", "/enterprises/{enterprise}/identity-links/{link_id}"): (
         existing_identity_link,
         delete_identity_link,

@@ -1,6 +1,6 @@
-"""The figure with owners' identity links (and later Visual Studio subscriptions) counted
-the fast way (person keys, ``figures.py``) equals the person-by-person count of the
-reference (``rules.match_persons`` + ``rules.license_figures``), on any world (hypothesis)."""
+"""The figure with owners' identity links and Visual Studio subscriptions counted the fast
+way (person keys, ``figures.py``) equals the person-by-person count of the reference
+(``rules.match_persons`` + ``rules.license_figures``), on any world (hypothesis)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from services.cloud_api.domain.licensing.loaders import InstanceAccounts
 from services.cloud_api.domain.licensing.rules import (
     CloudIdentity,
     LicenseFigures,
+    Person,
     ServerAccount,
+    Subscriber,
     license_figures,
     match_persons,
 )
@@ -31,6 +33,16 @@ class World:
     server: list[ServerAccount]
     links: dict[tuple[int, int], int | None]
     saml: bool
+    subscribers: list[Subscriber]
+
+    def persons(self) -> list[Person]:
+        return match_persons(
+            self.cloud,
+            self.server,
+            saml_enabled=self.saml,
+            links=self.links,
+            subscribers=self.subscribers,
+        )
 
 
 @st.composite
@@ -69,11 +81,13 @@ def worlds(draw: st.DrawFn) -> World:
     # Links may also name accounts no report has (dangling the other way round).
     if draw(st.booleans()):
         links[(1, 500)] = draw(targets)
-    return World(cloud, server, links, draw(st.booleans()))
+    upns = draw(st.lists(st.sampled_from([*EMAILS, "zed@example.com"]), unique=True))
+    subscribers = [Subscriber(upn, upn.upper(), "Visual Studio Enterprise") for upn in upns]
+    return World(cloud, server, links, draw(st.booleans()), subscribers)
 
 
 def fast_figures(world: World) -> LicenseFigures:
-    index = make_index(1, 1, world.cloud, world.saml)
+    index = make_index(1, 1, world.cloud, world.saml, world.subscribers)
     by_instance: dict[int, InstanceAccounts] = {}
     for account in world.server:
         accounts = by_instance.setdefault(
@@ -96,9 +110,8 @@ def fast_figures(world: World) -> LicenseFigures:
 
 @settings(max_examples=500, deadline=None)
 @given(worlds())
-def test_the_fast_figures_with_links_equal_the_person_by_person_figures(world: World) -> None:
-    persons = match_persons(world.cloud, world.server, saml_enabled=world.saml, links=world.links)
-    assert fast_figures(world) == license_figures(persons)
+def test_the_fast_figures_equal_the_person_by_person_figures(world: World) -> None:
+    assert fast_figures(world) == license_figures(world.persons())
 
 
 @settings(max_examples=200, deadline=None)
@@ -106,7 +119,7 @@ def test_the_fast_figures_with_links_equal_the_person_by_person_figures(world: W
 def test_a_joined_account_is_with_its_cloud_account_and_a_separated_one_alone(
     world: World,
 ) -> None:
-    persons = match_persons(world.cloud, world.server, saml_enabled=world.saml, links=world.links)
+    persons = world.persons()
     imported = {identity.account_id for identity in world.cloud}
     for person in persons:
         for account in person.server_accounts:
@@ -117,3 +130,28 @@ def test_a_joined_account_is_with_its_cloud_account_and_a_separated_one_alone(
             elif target in imported:
                 assert person.cloud is not None
                 assert person.cloud.account_id == target
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds())
+def test_each_subscriber_is_one_persons_and_a_person_is_one_license(world: World) -> None:
+    persons = world.persons()
+    held = [s.upn_key for person in persons for s in person.subscriptions]
+    assert len(held) == len(set(held))  # no subscriber on two persons
+    without = World(world.cloud, world.server, world.links, world.saml, [])
+    before = license_figures(without.persons()).consumed
+    after = license_figures(persons).consumed
+    # Only cloud accounts consuming nothing else start consuming with a subscription.
+    newly = {
+        p.cloud.account_id
+        for p in persons
+        if p.subscriptions
+        and p.cloud is not None
+        and not p.cloud.consuming
+        and not p.server_accounts
+    }
+    assert after == before + len(newly)
+    for person in persons:
+        for subscription in person.subscriptions:
+            if person.cloud is None:  # GHES-only: by a GHES primary e-mail
+                assert subscription.upn_key in {a.email_key for a in person.server_accounts}

@@ -1,5 +1,6 @@
 """A real GitHub API client library (PyGithub) pointed at the running cloud service lists
-every consumed license through every page, with the Advanced Security columns."""
+every consumed license through every page, Visual Studio subscriptions, an owner's
+identity link and the Advanced Security columns included."""
 
 from __future__ import annotations
 
@@ -64,24 +65,54 @@ def test_pygithub_lists_every_consumed_license(
                 headers={"Authorization": f"Bearer {instance['instance_token']}"},
             )
             assert pushed.status_code == 201, pushed.text
+            subscribers = [
+                {"upn": f"user{i}@beaver.example", "subscription": "Visual Studio Enterprise"}
+                for i in range(1, 11)
+            ] + [{"upn": "nobody@beaver.example", "subscription": "Visual Studio Enterprise"}]
+            imported = http.put(
+                "/enterprises/beaver-group/visual-studio-subscriptions",
+                json={"subscribers": subscribers},
+                headers=owner,
+            )
+            assert imported.status_code == 200, imported.text
+            # GHES user 72 is beaver-user001 too, whatever its e-mail says.
+            linked = http.post(
+                "/enterprises/beaver-group/identity-links",
+                json={"server_id": "beaver-ghes", "user_id": 72, "cloud_account_id": 901},
+                headers=owner,
+            )
+            assert linked.status_code == 201, linked.text
 
         client = Github(base_url=url, auth=Auth.Token(created["owner_token"]), retry=None)
         try:
             licenses = client.get_enterprise("beaver-group").get_consumed_licenses(
                 licence_users_per_page=25
             )
-            assert licenses.total_seats_consumed == 72
+            assert licenses.total_seats_consumed == 71
             assert licenses.total_seats_purchased == 103
             listed = list(licenses.get_users(licence_users_per_page=25))
         finally:
             client.close()
-    assert len(listed) == 72
-    ids = sorted(user.enterprise_server_user_ids[0] for user in listed)
+    assert len(listed) == 71
+    ids = sorted(i for user in listed for i in user.enterprise_server_user_ids)
     assert ids == sorted(f"ghes.beaver.example:{i}" for i in range(1, 73))
-    merged = [user for user in listed if user.github_com_user]
+    merged = {user.github_com_login: user for user in listed if user.github_com_user}
     assert len(merged) == 30
-    assert all(user.total_user_accounts == 2 for user in merged)
-    assert {user.license_type for user in listed} == {"Enterprise"}
+    assert merged["beaver-user001"].total_user_accounts == 3  # the linked account too
+    assert all(
+        u.total_user_accounts == 2 for login, u in merged.items() if login != "beaver-user001"
+    )
+    subscribed = sorted(u.github_com_login for u in listed if u.visual_studio_subscription_user)
+    assert subscribed == [f"beaver-user{i:03}" for i in range(1, 11)]
+    assert {u.license_type for u in listed if u.visual_studio_subscription_user} == {
+        "Visual Studio subscription"
+    }
+    assert {
+        u.visual_studio_license_status for u in listed if u.visual_studio_subscription_user
+    } == {"Matched"}
+    assert {u.license_type for u in listed if not u.visual_studio_subscription_user} == {
+        "Enterprise"
+    }
     # The Advanced Security columns are on every user, through every page. PyGithub models
     # no attribute for them; _rawData is the object as received (raw_data would fetch the
     # user's own URL, which a consumed-license user has not).

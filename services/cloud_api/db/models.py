@@ -402,3 +402,18 @@ class IdentityLink(Base):
     # None when the link keeps the GHES account separate.
     cloud_account_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
+
+
+class VisualStudioSubscriber(Base):
+    """A Visual Studio subscriber with GitHub Enterprise, as the owner imported them (the
+    import replaces them all). Matched to persons by ``upn_key`` (``licensing/rules.py``)."""
+
+    __tablename__ = "visual_studio_subscribers"
+
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), primary_key=True
+    )
+    upn_key: Mapped[str] = mapped_column(String(254), primary_key=True)
+    """The User Principal Name normalized like every e-mail (``shared.normalize_email``)."""
+    upn: Mapped[str] = mapped_column(String(320))
+    subscription: Mapped[str] = mapped_column(String(200))

@@ -22,6 +22,7 @@ from services.cloud_api.domain.accounts import identity_links
 from services.cloud_api.domain.accounts.identity_links import LinkRequest
 from services.cloud_api.domain.accounts.importing import ImportResult, replace_accounts
 from services.cloud_api.domain.accounts.input import CloudAccountInput
+from services.cloud_api.domain.accounts.visual_studio import replace_subscribers
 from services.cloud_api.domain.errors import NotFoundError
 from services.cloud_api.domain.events.thresholds import figure_changed
 from services.cloud_api.domain.ingest.change_reasons import matching_reasons, report_reasons
@@ -55,6 +56,7 @@ from services.cloud_api.domain.licensing.transitions import KeyChanges, key_chan
 from services.cloud_api.domain.tenants import enterprises
 from services.cloud_api.domain.tenants.enterprises import enterprise_by_slug
 from services.cloud_api.domain.tenants.instances import disconnect_instance, find_instance
+from services.cloud_api.schemas import VisualStudioSubscriberInput
 
 
 def record_report(
@@ -159,6 +161,23 @@ def delete_identity_link(
     return link, state
 
 
+def import_subscriptions(
+    session: Session,
+    engine: LicenseEngine,
+    enterprise: Enterprise,
+    subscribers: Sequence[VisualStudioSubscriberInput],
+) -> tuple[int, FigureState]:
+    """Only cloud accounts consuming nothing else start or stop with a subscription: every
+    other person consumes either way (one license, of the other type)."""
+    lock_enterprise(session, enterprise)
+    before = engine.tallied(session, enterprise, keep=True)
+    count = replace_subscribers(session, enterprise, subscribers)
+    state = _record_matching_change(
+        session, engine, enterprise, before, None, Cause.VISUAL_STUDIO_IMPORT
+    )
+    return count, state
+
+
 def update_enterprise(
     session: Session,
     engine: LicenseEngine,
@@ -250,6 +269,13 @@ def _record_matching_change(
     started = server_accounts_of(changes.started, after_holders, after.index)
     stopped = server_accounts_of(changes.stopped, before_holders, before.index)
     reasons = matching_reasons(changes, before.index, after.index)
+    if cause is Cause.VISUAL_STUDIO_IMPORT:  # the subscribers are all that changed
+        reasons = {
+            key: Reason.SUBSCRIPTION_ADDED
+            if key in changes.started
+            else Reason.SUBSCRIPTION_REMOVED
+            for key in reasons
+        }
     if cloud_after is None:
         cloud_after = load_cloud_info(session, enterprise.id, changes.started | changes.stopped)
     persons = changed_persons(

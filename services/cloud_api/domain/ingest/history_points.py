@@ -34,6 +34,7 @@ class Cause(enum.StrEnum):
     INSTANCE_DISCONNECTED = "instance_disconnected"
     IDENTITY_LINK_CREATED = "identity_link_created"
     IDENTITY_LINK_DELETED = "identity_link_deleted"
+    VISUAL_STUDIO_IMPORT = "visual_studio_import"
 
 
 class Reason(enum.StrEnum):
@@ -47,6 +48,9 @@ class Reason(enum.StrEnum):
     ACCOUNTS_SPLIT = "accounts_split"
     AFFILIATION_CHANGED = "affiliation_changed"
     INSTANCE_DISCONNECTED = "instance_disconnected"
+    SUBSCRIPTION_ADDED = "subscription_added"
+    """A Visual Studio subscriber was matched to a cloud account consuming nothing else."""
+    SUBSCRIPTION_REMOVED = "subscription_removed"
     EMAIL_CHANGED = "email_changed"
     """A GHES account's primary e-mail changed and it is another person now, not merged
     into or split from anyone: the old person stops and the new one starts."""

@@ -16,9 +16,10 @@ from services.cloud_api.domain.licensing.loaders import (
     has_links,
     load_cloud_identities,
     load_consumption,
+    load_subscribers,
     load_verified_owners,
 )
-from services.cloud_api.domain.licensing.rules import CloudIdentity, Matcher
+from services.cloud_api.domain.licensing.rules import CloudIdentity, Matcher, Subscriber
 
 # Person keys: a matched cloud account, a GHES e-mail, or a GHES account without e-mail.
 # E-mail keys never contain a tab, so the prefixes cannot collide with them.
@@ -34,11 +35,15 @@ class AccountsIndex:
     """None in an index built for figures only (see :func:`build_figure_index`)."""
     matcher: Matcher | None
     consuming: frozenset[str]
-    """Person keys of the cloud accounts that consume a license by themselves."""
+    """Person keys of the cloud accounts that consume a license by themselves: by their
+    affiliation, or by a Visual Studio subscription matched to them."""
     resolved: dict[str, str]
     """E-mail key -> person key, for every address some cloud account answers to."""
     cloud_keys: frozenset[str]
     """Person keys of every cloud account."""
+    subscribers: tuple[Subscriber, ...] = ()
+    """The Visual Studio subscribers, by UPN key (a subscription import changes the
+    accounts version, as an accounts import does)."""
     links: bool = False
     """Whether the enterprise has identity links: only then are a report's linked accounts
     read (``loaders.load_linked_accounts``). The links themselves are read by server_id,
@@ -53,7 +58,11 @@ def build_index(session: Session, enterprise: Enterprise) -> AccountsIndex:
     """The complete index: identities and matcher too (listings and explanations)."""
     identities = load_cloud_identities(session, enterprise.id)
     index = make_index(
-        enterprise.id, enterprise.accounts_version, identities, enterprise.saml_enabled
+        enterprise.id,
+        enterprise.accounts_version,
+        identities,
+        enterprise.saml_enabled,
+        load_subscribers(session, enterprise.id),
     )
     return replace(index, links=has_links(session, enterprise.id))
 
@@ -66,7 +75,13 @@ def build_figure_index(session: Session, enterprise: Enterprise) -> AccountsInde
         return build_index(session, enterprise)
     verified = load_verified_owners(session, enterprise.id)
     accounts = load_consumption(session, enterprise.id)
-    index = make_figure_index(enterprise.id, enterprise.accounts_version, verified, accounts)
+    index = make_figure_index(
+        enterprise.id,
+        enterprise.accounts_version,
+        verified,
+        accounts,
+        load_subscribers(session, enterprise.id),
+    )
     return replace(index, links=has_links(session, enterprise.id))
 
 
@@ -75,23 +90,39 @@ def make_figure_index(
     version: int,
     verified: Iterable[tuple[str, int]],
     accounts: Sequence[tuple[int, bool]],
+    subscribers: Sequence[Subscriber] = (),
 ) -> AccountsIndex:
     """From ``(verified e-mail key, account_id)`` pairs (the lowest account last for a
     key) and ``(account_id, consumes by itself)`` of every account, without SAML."""
     key_of = {account_id: cloud_key(account_id) for account_id, _ in accounts}
+    resolved = {key: key_of[account_id] for key, account_id in verified}
     return AccountsIndex(
         enterprise_id,
         version,
         None,
         None,
-        frozenset([key_of[account_id] for account_id, consuming in accounts if consuming]),
-        {key: key_of[account_id] for key, account_id in verified},
+        frozenset(
+            {key_of[account_id] for account_id, consuming in accounts if consuming}
+            | subscribed(resolved, subscribers)
+        ),
+        resolved,
         frozenset(key_of.values()),
+        tuple(subscribers),
     )
 
 
+def subscribed(resolved: dict[str, str], subscribers: Iterable[Subscriber]) -> set[str]:
+    """The cloud accounts Visual Studio subscribers' UPNs match (as a GHES primary e-mail
+    would match): each consumes a license, affiliated or not (``rules.match_persons``)."""
+    return {resolved[s.upn_key] for s in subscribers if s.upn_key in resolved}
+
+
 def make_index(
-    enterprise_id: int, version: int, identities: list[CloudIdentity], saml_enabled: bool
+    enterprise_id: int,
+    version: int,
+    identities: list[CloudIdentity],
+    saml_enabled: bool,
+    subscribers: Sequence[Subscriber] = (),
 ) -> AccountsIndex:
     matcher = Matcher(identities, saml_enabled=saml_enabled, remember=False)
     # Resolving every address a cloud account answers to once, up front, turns matching
@@ -111,9 +142,13 @@ def make_index(
         version,
         identities,
         matcher,
-        frozenset([key_of[i.account_id] for i in identities if i.consuming]),
+        frozenset(
+            {key_of[i.account_id] for i in identities if i.consuming}
+            | subscribed(resolved, subscribers)
+        ),
         resolved,
         frozenset(key_of.values()),
+        tuple(subscribers),
     )
 
 

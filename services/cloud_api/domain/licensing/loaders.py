@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.cloud_api.db.models import Report, ServerInstance
 from services.cloud_api.domain.accounts.importing import UNVERIFIED, VERIFIED
-from services.cloud_api.domain.licensing.rules import CloudIdentity
+from services.cloud_api.domain.licensing.rules import CloudIdentity, Subscriber
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,3 +328,13 @@ def load_links(session: Session, enterprise_id: int) -> dict[tuple[int, int], in
         enterprise_id,
     )
     return {(instance_pk, user_id): target for instance_pk, user_id, target in rows}
+
+
+def load_subscribers(session: Session, enterprise_id: int) -> list[Subscriber]:
+    rows = raw_rows(
+        session,
+        "SELECT upn_key, upn, subscription FROM visual_studio_subscribers "
+        "WHERE enterprise_id = ? ORDER BY upn_key",
+        enterprise_id,
+    )
+    return [Subscriber(upn_key, upn, subscription) for upn_key, upn, subscription in rows]

@@ -54,6 +54,16 @@ class ServerAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A Visual Studio subscriber with GitHub Enterprise."""
+
+    upn_key: str
+    """The User Principal Name, normalized like every e-mail."""
+    upn: str
+    subscription: str
+
+
+@dataclass(frozen=True, slots=True)
 class Match:
     account: CloudIdentity
     rule: MatchRule
@@ -71,10 +81,18 @@ class Person:
     server_accounts: list[ServerAccount] = field(default_factory=list)
     match: Match | None = None
     kept_separate: bool = False
+    subscriptions: list[Subscriber] = field(default_factory=list)
+    """The Visual Studio subscribers matched to it, by UPN (one license however many)."""
+
+    @property
+    def cloud_consumes(self) -> bool:
+        """Its cloud account consumes by itself, or holds a Visual Studio subscription
+        (a subscriber matched to a cloud account consumes its license even unaffiliated)."""
+        return self.cloud is not None and (self.cloud.consuming or bool(self.subscriptions))
 
     @property
     def consuming(self) -> bool:
-        return bool(self.server_accounts) or (self.cloud is not None and self.cloud.consuming)
+        return bool(self.server_accounts) or self.cloud_consumes
 
     @property
     def total_user_accounts(self) -> int:
@@ -157,12 +175,18 @@ def match_persons(
     saml_enabled: bool,
     matcher: Matcher | None = None,
     links: Links | None = None,
+    subscribers: Sequence[Subscriber] = (),
 ) -> list[Person]:
     """Every person with at least one GHES account or a consuming cloud account.
 
     ``matcher``: one built from every cloud account of the enterprise, when ``cloud`` and
     ``server`` are only some persons' accounts (a page of a listing): who else claims an
     address decides whether a match is ambiguous.
+
+    A Visual Studio subscriber belongs to the cloud account its UPN matches like a GHES
+    primary e-mail would (a verified e-mail, or with SAML an identity attribute), else to a
+    person with GHES accounts only whose primary e-mail is the UPN, else to nobody. A cloud
+    account with a subscriber consumes a license (one, whatever else the person has).
 
     An identity link overrides the automatic rules for the one GHES account it names: a
     join puts it with its cloud account, a separation makes it a person of its own. A join
@@ -205,9 +229,28 @@ def match_persons(
             elif person.match is None or (found.ambiguous and not person.match.ambiguous):
                 person.match = found
         person.server_accounts.append(account)
+    server_only_by_email: dict[str, Person] = {}
+    # An address's own person first, then persons kept separate (in the order they came).
+    for person in sorted(persons, key=lambda p: p.kept_separate):
+        if person.cloud is None:
+            for account in person.server_accounts:
+                if account.email_key is not None:
+                    server_only_by_email.setdefault(account.email_key, person)
+    subscribed: dict[int, list[Subscriber]] = {}
+    for subscriber in sorted(subscribers, key=lambda s: s.upn_key):
+        found = matcher.match(subscriber.upn_key)
+        if found is not None:
+            subscribed.setdefault(found.account.account_id, []).append(subscriber)
+        elif subscriber.upn_key in server_only_by_email:
+            server_only_by_email[subscriber.upn_key].subscriptions.append(subscriber)
     for identity in cloud:
-        if identity.consuming and identity.account_id not in by_cloud:
-            persons.append(Person(cloud=identity))
+        person = by_cloud.get(identity.account_id)
+        held = subscribed.get(identity.account_id, [])
+        if person is None and (identity.consuming or held):
+            person = Person(cloud=identity)
+            persons.append(person)
+        if person is not None:
+            person.subscriptions.extend(held)
     persons.sort(key=_listing_order)
     return persons
 
@@ -261,6 +304,6 @@ def license_figures(persons: Iterable[Person]) -> LicenseFigures:
         else:
             both += 1
         instances = person.instances
-        if len(instances) == 1 and not (person.cloud is not None and person.cloud.consuming):
+        if len(instances) == 1 and not person.cloud_consumes:
             unique[next(iter(instances))] += 1
     return LicenseFigures(consumed, cloud_only, server_only, both, dict(unique))

@@ -20,7 +20,7 @@ from services.cloud_api.domain.licensing.committers import Committers
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.licensing.listing import Ref
 from services.cloud_api.domain.licensing.loaders import raw_rows
-from services.cloud_api.domain.licensing.rules import Person, total_user_accounts
+from services.cloud_api.domain.licensing.rules import Person, Subscriber, total_user_accounts
 from services.cloud_api.domain.reporting.csv_export import (
     COLUMNS,
     RowTemplate,
@@ -29,6 +29,8 @@ from services.cloud_api.domain.reporting.csv_export import (
     neutralize,
     row_cells,
 )
+from services.cloud_api.domain.reporting.licenses import VISUAL_STUDIO
+from services.cloud_api.domain.reporting.visual_studio import MATCHED
 from services.cloud_api.domain.tenants.enterprises import get_enterprise
 from services.cloud_api.domain.tenants.instances import list_instances
 from services.cloud_api.github_schemas import (
@@ -81,7 +83,8 @@ def consumed_license_users(
     for person in persons:
         cloud = person.cloud.account_id if person.cloud is not None else None
         refs = [(a.instance, a.user_id, a.email_key, a.email) for a in person.server_accounts]
-        fields = consumed_license_fields(cloud, refs, details, hosts, committers)
+        held = person.subscriptions[0] if person.subscriptions else None
+        fields = consumed_license_fields(cloud, refs, details, hosts, committers, held)
         yield ConsumedLicenseUser(**fields)
 
 
@@ -234,12 +237,19 @@ def consumed_license_fields(
     details: dict[int, dict[str, Any]],
     hosts: dict[int, str],
     committers: Committers,
+    subscription: Subscriber | None = None,
 ) -> dict[str, Any]:
     """A ``ConsumedLicenseUser``'s fields, of a person with the cloud account
     ``cloud_account_id`` (or none) and the GHES ``accounts`` (a download writes them
-    without the model). Every person listed consumes a license, so a cloud account
-    imported as a committer consumes an Advanced Security one too."""
+    without the model), holding the Visual Studio ``subscription`` (the first by UPN).
+    Every person listed consumes a license, so a cloud account imported as a committer
+    consumes an Advanced Security one too."""
     fields = dict(_WITHOUT_CLOUD)
+    if subscription is not None:
+        fields["visual_studio_subscription_user"] = True
+        fields["license_type"] = VISUAL_STUDIO
+        fields["visual_studio_license_status"] = MATCHED
+        fields["visual_studio_subscription_email"] = subscription.upn
     if cloud_account_id is not None:
         cloud = details.get(cloud_account_id)
         if cloud is not None:

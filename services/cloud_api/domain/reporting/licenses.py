@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -175,12 +176,25 @@ def person_view(
         ambiguous=match.ambiguous if match else False,
         candidate_cloud_account_ids=list(match.candidates) if match else [],
         advanced_security_committer=any(person_commits(person, committers)),
+        license_type=license_type(person),
+        visual_studio_subscription_email=(
+            person.subscriptions[0].upn if person.subscriptions else None
+        ),
         identity_links=[
             links[(account.instance, account.user_id)]
             for account in person.server_accounts
             if links and (account.instance, account.user_id) in links
         ],
     )
+
+
+VISUAL_STUDIO: Literal["Visual Studio subscription"] = "Visual Studio subscription"
+
+
+def license_type(person: Person) -> Literal["Enterprise", "Visual Studio subscription"]:
+    """GitHub's two license types: a person a Visual Studio subscriber was matched to
+    consumes the subscription's license instead of an Enterprise one (NOTES-wave2 1.4)."""
+    return VISUAL_STUDIO if person.subscriptions else "Enterprise"
 
 
 def server_account_ref(
