@@ -14,6 +14,7 @@ import {
 import { renderAuditLog } from "./audit.js";
 import { renderInstances } from "./instances.js";
 import { linksSection } from "./links.js";
+import { subscribersSection } from "./subscribers.js";
 import { ownerCredentials } from "./session.js";
 
 const PER_PAGE = 25;
@@ -397,6 +398,7 @@ async function renderPersons(main, ctx) {
       download),
     el("div", { id: "persons-results" }),
     linksSection(ctx, summary, loadPersons),
+    subscribersSection(ctx, summary),
   );
   await loadPersons();
 }
@@ -467,6 +469,11 @@ function mergeReason(person) {
   const detail = person.matched_attribute ? ` (${person.matched_attribute})` : "";
   return el("span", {},
     `${reason}${detail}`,
+    person.license_type === "Visual Studio subscription"
+      ? el("span", { class: "vs-note" }, el("br"),
+        el("span", { class: "badge ok", text: "Visual Studio subscription" }),
+        ` ${person.visual_studio_subscription_email}`)
+      : null,
     person.ambiguous
       ? el("span", { class: "badge bad", text: ` several cloud accounts matched (${person.candidate_cloud_account_ids.join(", ")}); the lowest ID was chosen` })
       : null,

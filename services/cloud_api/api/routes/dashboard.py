@@ -14,6 +14,7 @@ ASSETS = (
     "upload.js",
     "audit.js",
     "links.js",
+    "subscribers.js",
     "dashboard.css",
 )
 
