@@ -42,6 +42,8 @@ const REASONS = {
   affiliation_changed: "cloud affiliation changed",
   instance_disconnected: "instance disconnected",
   email_changed: "primary e-mail changed",
+  subscription_added: "Visual Studio subscription matched",
+  subscription_removed: "Visual Studio subscription gone",
 };
 const CAUSES = {
   report: "report",
@@ -50,6 +52,7 @@ const CAUSES = {
   instance_disconnected: "instance disconnected",
   identity_link_created: "identity link added",
   identity_link_deleted: "identity link deleted",
+  visual_studio_import: "Visual Studio subscribers imported",
 };
 const BEFORE_HISTORY = "1970-01-01T00:00:00Z";
 const WEEK_MS = 7 * 86_400_000;
