@@ -1,7 +1,9 @@
 """Every page of every listing (persons pages, searches, GitHub's consumed-licenses pages
 and CSV) equals the persons matched one by one (``rules.match_persons`` over every
-account), after reports arrive, after a newer report changes some persons, and after the
-cloud accounts change (hypothesis, through the API, on both databases)."""
+account), after reports arrive, after owners link accounts (joined, kept separate) and
+import Visual Studio subscribers, after a newer report changes some persons (and leaves
+some links dangling), and after the cloud accounts change (hypothesis, through the API,
+on both databases)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from services.cloud_api.domain.licensing.rules import (
     CloudIdentity,
     Person,
     ServerAccount,
+    Subscriber,
     match_persons,
 )
 from shared import normalize_email
@@ -31,6 +34,8 @@ POOL = [f"p{n}@example.com" for n in range(8)] + ["P1@Example.com", "p1+ci@examp
 PER_PAGE = 3
 
 Users = list[tuple[int, str | None]]
+Links = dict[tuple[int, int], int | None]
+"""(instance's place, GHES user ID) -> the cloud account joined to, None: kept separate."""
 
 
 @st.composite
@@ -66,14 +71,56 @@ def identity(body: dict[str, Any]) -> CloudIdentity:
     )
 
 
-def reference(cloud: list[dict[str, Any]], instances: list[Users], saml: bool) -> list[Person]:
+def link_choices() -> st.SearchStrategy[list[tuple[int, int, int | None]]]:
+    """(instance, user, cloud account) as places in what was drawn; None: kept separate."""
+    return st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 9), st.one_of(st.none(), st.integers(0, 4))),
+        max_size=4,
+    )
+
+
+def chosen_links(
+    choices: list[tuple[int, int, int | None]],
+    instances: list[Users],
+    cloud: list[dict[str, Any]],
+) -> Links:
+    """The drawn links that can be made now: a reported account, an imported account."""
+    links: Links = {}
+    for instance, user, target in choices:
+        users_of = sorted(instances[instance % len(instances)])
+        if not users_of or (target is not None and target >= len(cloud)):
+            continue
+        where = (instance % len(instances), users_of[user % len(users_of)][0])
+        links.setdefault(where, None if target is None else cloud[target]["id"])
+    return links
+
+
+def subscriber_rows(upns: list[str]) -> list[Subscriber]:
+    return [
+        Subscriber(normalize_email(upn), upn, f"Visual Studio {n}") for n, upn in enumerate(upns)
+    ]
+
+
+def reference(
+    cloud: list[dict[str, Any]],
+    instances: list[Users],
+    saml: bool,
+    links: Links | None = None,
+    upns: list[str] | None = None,
+) -> list[Person]:
     """Every person, matched one by one; accounts by instance, then user ID."""
     server = [
         ServerAccount(i, user_id, normalize_email(email) if email else None, email)
         for i, users_of in enumerate(instances)
         for user_id, email in sorted(users_of)
     ]
-    return match_persons([identity(a) for a in cloud], server, saml_enabled=saml)
+    return match_persons(
+        [identity(a) for a in cloud],
+        server,
+        saml_enabled=saml,
+        links=links,
+        subscribers=subscriber_rows(upns or []),
+    )
 
 
 def mentions(person: Person, needle: str) -> bool:
@@ -97,6 +144,7 @@ def listed(person: Person, slug: str) -> tuple[Any, ...]:
         person.rule.value,
         match.ambiguous if match else False,
         list(match.candidates) if match else [],
+        person.subscriptions[0].upn if person.subscriptions else None,
     )
 
 
@@ -108,12 +156,20 @@ def shown(view: dict[str, Any]) -> tuple[Any, ...]:
         view["match_rule"],
         view["ambiguous"],
         view["candidate_cloud_account_ids"],
+        view["visual_studio_subscription_email"],
     )
 
 
 def consumed_row(person: Person, slug: str) -> tuple[Any, ...]:
     ids = [f"h{a.instance}.{slug}:{a.user_id}" for a in person.server_accounts]
-    return (person.cloud.login if person.cloud else "", ids, person.total_user_accounts)
+    held = person.subscriptions[0] if person.subscriptions else None
+    return (
+        person.cloud.login if person.cloud else "",
+        ids,
+        person.total_user_accounts,
+        "Visual Studio subscription" if held else "Enterprise",
+        held.upn if held else None,
+    )
 
 
 async def all_pages(client: httpx.AsyncClient, owner: str, **params: Any) -> list[Any]:
@@ -145,7 +201,13 @@ async def consumed_pages(client: httpx.AsyncClient, owner: str, slug: str) -> li
         )
         rows = response.json()["users"]
         found += [
-            (u["github_com_login"], u["enterprise_server_user_ids"], u["total_user_accounts"])
+            (
+                u["github_com_login"],
+                u["enterprise_server_user_ids"],
+                u["total_user_accounts"],
+                u["license_type"],
+                u["visual_studio_subscription_email"],
+            )
             for u in rows
         ]
         if 'rel="next"' not in response.headers.get("link", ""):
@@ -162,6 +224,8 @@ async def csv_rows(client: httpx.AsyncClient, owner: str, slug: str) -> list[Any
             if row["enterprise_server_user_ids"]
             else [],
             int(row["total_user_accounts"]),
+            row["license_type"],
+            row["visual_studio_subscription_email"] or None,
         )
         for row in csv.DictReader(io.StringIO(response.text))
     ]
@@ -179,8 +243,30 @@ async def check_every_listing(
         assert found == [listed(p, slug) for p in persons if mentions(p, needle)], needle
 
 
+async def make_links(client: httpx.AsyncClient, owner: str, slug: str, links: Links) -> None:
+    for (instance, user_id), target in links.items():
+        body: dict[str, Any] = {"server_id": f"{slug}-{instance}", "user_id": user_id}
+        body.update({"separate": True} if target is None else {"cloud_account_id": target})
+        response = await client.post(
+            f"/enterprises/{slug}/identity-links", json=body, headers=auth(owner)
+        )
+        assert response.status_code == 201, response.text
+
+
+async def import_subscribers(
+    client: httpx.AsyncClient, owner: str, slug: str, upns: list[str]
+) -> None:
+    rows = [{"upn": s.upn, "subscription": s.subscription} for s in subscriber_rows(upns)]
+    response = await client.put(
+        f"/enterprises/{slug}/visual-studio-subscriptions",
+        json={"subscribers": rows},
+        headers=auth(owner),
+    )
+    assert response.status_code == 200, response.text
+
+
 @settings(
-    max_examples=12,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -190,6 +276,8 @@ async def check_every_listing(
     newer=users(),
     saml=st.booleans(),
     dropped=st.integers(0, 5),
+    choices=link_choices(),
+    upns=st.lists(st.sampled_from(POOL), max_size=4, unique_by=normalize_email),
 )
 async def test_every_page_of_every_listing_equals_the_persons_matched_one_by_one(
     cloud: httpx.AsyncClient,
@@ -199,6 +287,8 @@ async def test_every_page_of_every_listing_equals_the_persons_matched_one_by_one
     newer: Users,
     saml: bool,
     dropped: int,
+    choices: list[tuple[int, int, int | None]],
+    upns: list[str],
 ) -> None:
     slug = f"e{uuid.uuid4().hex[:12]}"
     owner = await new_enterprise(cloud, slug, saml=saml)
@@ -214,13 +304,24 @@ async def test_every_page_of_every_listing_equals_the_persons_matched_one_by_one
     # instances' primary keys follow the order they were connected in.
     await check_every_listing(cloud, owner, slug, reference(cloud_accounts, instances, saml))
 
-    # A newer report for the first instance: the listing moves by the keys it changes.
+    # Owners' corrections: links joining accounts or keeping them separate, subscribers.
+    links = chosen_links(choices, instances, cloud_accounts)
+    await make_links(cloud, owner, slug, links)
+    await import_subscribers(cloud, owner, slug, upns)
+    persons = reference(cloud_accounts, instances, saml, links, upns)
+    await check_every_listing(cloud, owner, slug, persons)
+
+    # A newer report for the first instance: the listing moves by the keys it changes
+    # (a link naming an account it no longer has dangles).
     instances = [newer, *instances[1:]]
     body = report(newer, server_id=f"{slug}-0", hostname=f"h0.{slug}", sequence=2)
     assert (await push(cloud, tokens[0], body)).status_code == 201
-    await check_every_listing(cloud, owner, slug, reference(cloud_accounts, instances, saml))
+    persons = reference(cloud_accounts, instances, saml, links, upns)
+    await check_every_listing(cloud, owner, slug, persons)
 
-    # Other cloud accounts: every key may move, and the listing is built again.
+    # Other cloud accounts: every key may move, and the listing is built again (a join
+    # naming the account that is gone dangles).
     cloud_accounts = [a for n, a in enumerate(cloud_accounts) if n != dropped]
     assert (await import_accounts(cloud, owner, cloud_accounts, slug=slug)).status_code == 200
-    await check_every_listing(cloud, owner, slug, reference(cloud_accounts, instances, saml))
+    persons = reference(cloud_accounts, instances, saml, links, upns)
+    await check_every_listing(cloud, owner, slug, persons)

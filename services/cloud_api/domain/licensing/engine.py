@@ -52,9 +52,11 @@ from services.cloud_api.domain.licensing.loaders import (
     load_instance_accounts,
     load_instance_keys,
     load_linked_accounts,
+    load_links,
 )
 from services.cloud_api.domain.licensing.lookup import ReportLookup
 from services.cloud_api.domain.licensing.lru import CacheStats, SizedLru
+from services.cloud_api.domain.licensing.overrides import build_overrides
 from services.cloud_api.domain.licensing.roster import build_roster, update_roster
 from services.cloud_api.domain.licensing.rules import LicenseFigures
 from services.cloud_api.domain.licensing.search import CloudText
@@ -137,6 +139,12 @@ class LicenseEngine:
             [InstanceReport(r.instance_pk, self._lookup(session, r)) for r in reports],
             logins,
             self._cloud_text(enterprise.id, index.version, len(logins)),
+        )
+        listing.overrides = build_overrides(
+            load_links(session, enterprise.id) if index.links else {},
+            index,
+            [(report.instance_pk, report.lookup) for report in listing.reports],
+            tally.everyone,
         )
         if dict(tally.reports) == {r.instance_pk: r.report_id for r in reports}:
             # Else a report arrived between the two reads: answer, but keep nothing.

@@ -259,13 +259,14 @@ def _listing_order(person: Person) -> tuple[int, str, int, int]:
     if person.cloud is not None:
         return cloud_order(person.cloud.login, person.cloud.account_id)
     first = person.server_accounts[0]
-    if first.email_key is not None:
+    if first.email_key is not None and not person.kept_separate:
         return (1, first.email_key, 0, 0)
     return bare_order(first.instance, first.user_id)
 
 
 # The listing order: cloud persons by login, then server-only persons by e-mail key, then
-# GHES accounts without an e-mail by instance and user ID. Listings kept in order between
+# GHES accounts without an e-mail, and those an identity link keeps separate (each a person
+# of its own, whatever its address), by instance and user ID. Listings kept in order between
 # requests (licensing/roster.py) sort by these same functions.
 
 

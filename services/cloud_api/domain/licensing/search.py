@@ -47,12 +47,19 @@ def search_keys(listing: Listing, needle: str, reads: CloudReads) -> list[str]:
     found = {cloud_key(account_id) for account_id in listing.cloud_text.find(needle, reads)}
     found = {key for key in found if listing.listed(key)}
     resolved = listing.index.resolved
+    overrides = listing.overrides
     for report in listing.reports:
         accounts = report.lookup.accounts
+        linked = overrides.by_instance.get(report.instance_pk)
         for position in report.lookup.text().find(needle):
             key = accounts.email_keys[position]
-            if key is None:
-                found.add(f"{NO_EMAIL_PREFIX}{report.instance_pk}:{accounts.user_ids[position]}")
+            user_id = accounts.user_ids[position]
+            # A link decides its account's person, whatever the address.
+            by_link = overrides.key_of(report.instance_pk, user_id) if linked else None
+            if by_link is not None:
+                found.add(by_link)
+            elif key is None:
+                found.add(f"{NO_EMAIL_PREFIX}{report.instance_pk}:{user_id}")
             else:
                 found.add(resolved.get(key, key))
     return list(found)

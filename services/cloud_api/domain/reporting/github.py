@@ -3,7 +3,7 @@ status, built from the same license state as ``GET /enterprise/licenses``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain
@@ -18,8 +18,9 @@ from services.cloud_api.domain.accounts.input import OrgRole
 from services.cloud_api.domain.licensing.cloud_reads import CloudReads
 from services.cloud_api.domain.licensing.committers import Committers
 from services.cloud_api.domain.licensing.engine import LicenseEngine
-from services.cloud_api.domain.licensing.listing import Ref
+from services.cloud_api.domain.licensing.listing import CloudRow
 from services.cloud_api.domain.licensing.loaders import raw_rows
+from services.cloud_api.domain.licensing.overrides import Ref
 from services.cloud_api.domain.licensing.rules import Person, Subscriber, total_user_accounts
 from services.cloud_api.domain.reporting.csv_export import (
     COLUMNS,
@@ -106,8 +107,15 @@ def consumed_licenses_csv(
             for persons in listing.cloud_chunks()
         ),
         (
-            partial(server_only_lines, accounts, hosts, committers)
-            for accounts in listing.server_chunks()
+            partial(
+                server_only_lines,
+                accounts,
+                hosts,
+                committers,
+                listing.overrides.subscriptions,
+                keys,
+            )
+            for keys, accounts in listing.server_chunks()
         ),
     )
     while True:
@@ -124,14 +132,14 @@ def consumed_licenses_csv(
 def _cloud_piece(
     session: Session,
     enterprise_id: int,
-    persons: list[tuple[int, list[Ref]]],
+    persons: list[CloudRow],
     hosts: dict[int, str],
     committers: Committers,
 ) -> str:
-    details = cloud_details(session, enterprise_id, [account_id for account_id, _ in persons])
+    details = cloud_details(session, enterprise_id, [account_id for account_id, _, _ in persons])
     return csv_rows(
-        consumed_license_fields(account_id, refs, details, hosts, committers)
-        for account_id, refs in persons
+        consumed_license_fields(account_id, refs, details, hosts, committers, held)
+        for account_id, refs, held in persons
     )
 
 
@@ -199,13 +207,25 @@ _SERVER_ONLY = RowTemplate(
 
 
 def server_only_lines(
-    persons: list[list[Ref]], hosts: dict[int, str], committers: Committers
+    persons: list[list[Ref]],
+    hosts: dict[int, str],
+    committers: Committers,
+    subscriptions: Mapping[str, list[Subscriber]] | None = None,
+    keys: Sequence[str] = (),
 ) -> str:
     """The CSV rows of persons with GHES accounts only, without building the persons or
-    their fields: a download writes a million."""
+    their fields: a download writes a million. The few holding a Visual Studio
+    subscription (``subscriptions`` by person key, ``keys`` the persons') are written
+    field by field."""
     line, lines = _SERVER_ONLY.line, []
     committing = committers.server_ids
-    for accounts in persons:
+    held = [subscriptions.get(key) for key in keys] if subscriptions else []
+    for at, accounts in enumerate(persons):
+        mine = held[at] if held else None
+        if mine:
+            fields = consumed_license_fields(None, accounts, {}, hosts, committers, mine[0])
+            lines.append(csv_rows([fields]))
+            continue
         if len(accounts) == 1:
             instance, user_id, _, email = accounts[0]
             ids, emails = f"{hosts.get(instance, 'disconnected')}:{user_id}", email or ""

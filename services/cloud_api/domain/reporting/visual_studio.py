@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from services.cloud_api.domain.licensing.cloud_reads import CloudReads
 from services.cloud_api.domain.licensing.engine import LicenseEngine
 from services.cloud_api.domain.licensing.loaders import load_subscribers
+from services.cloud_api.domain.licensing.roster import order_key
 from services.cloud_api.domain.licensing.rules import Person
-from services.cloud_api.domain.reporting.licenses import server_account_ref
+from services.cloud_api.domain.reporting.licenses import persons_of, server_account_ref
 from services.cloud_api.domain.tenants.enterprises import get_enterprise
 from services.cloud_api.domain.tenants.instances import list_instances
 from services.cloud_api.schemas import (
@@ -25,10 +27,13 @@ def subscribers_view(
 ) -> VisualStudioSubscribersView:
     """Every subscriber by UPN (``matched`` filters), with the person it was matched to."""
     enterprise = get_enterprise(session, enterprise_id)
-    state = engine.persons(session, enterprise)
+    _, listing = engine.listing(session, enterprise)
+    # Only the persons holding a subscription are built, not the listing's every person.
+    reads = CloudReads(session, enterprise.id, enterprise.saml_enabled)
+    held = sorted(listing.overrides.subscriptions, key=order_key(listing.logins))
     holders: dict[str, Person] = {
         subscriber.upn_key: person
-        for person in state.persons
+        for person in persons_of(listing, held, reads)
         for subscriber in person.subscriptions
     }
     instances = {i.id: i for i in list_instances(session, enterprise_id)}
