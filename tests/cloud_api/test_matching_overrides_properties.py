@@ -9,9 +9,19 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.cloud_api.domain.licensing.committers import (
+    Committers,
+    count_committers,
+    reference_committer_figures,
+)
 from services.cloud_api.domain.licensing.figures import figures_from_keys
-from services.cloud_api.domain.licensing.index import make_index, person_keys
-from services.cloud_api.domain.licensing.loaders import InstanceAccounts
+from services.cloud_api.domain.licensing.index import (
+    AccountsIndex,
+    LinkedAccount,
+    make_index,
+    person_keys,
+)
+from services.cloud_api.domain.licensing.loaders import InstanceAccounts, InstanceKeys
 from services.cloud_api.domain.licensing.rules import (
     CloudIdentity,
     LicenseFigures,
@@ -23,6 +33,7 @@ from services.cloud_api.domain.licensing.rules import (
 )
 
 EMAILS = [f"{name}@example.com" for name in ("ann", "bob", "cy", "dee", "ed", "flo")]
+Linked = dict[int, list[LinkedAccount]]
 GONE = 99
 """A cloud account ID no world imports: a link to it is dangling."""
 
@@ -86,7 +97,8 @@ def worlds(draw: st.DrawFn) -> World:
     return World(cloud, server, links, draw(st.booleans()), subscribers)
 
 
-def fast_figures(world: World) -> LicenseFigures:
+def fast_keys(world: World) -> tuple[AccountsIndex, dict[int, set[str]], Linked]:
+    """The index, every instance's person keys, and the accounts each link names."""
     index = make_index(1, 1, world.cloud, world.saml, world.subscribers)
     by_instance: dict[int, InstanceAccounts] = {}
     for account in world.server:
@@ -97,6 +109,7 @@ def fast_figures(world: World) -> LicenseFigures:
         accounts.email_keys.append(account.email_key)
         accounts.emails.append(account.email_key)
     keys = {}
+    linked_by_instance: Linked = {}
     for instance, accounts in by_instance.items():
         # What loaders.load_linked_accounts reads: the report's accounts a link names.
         linked = [
@@ -105,6 +118,12 @@ def fast_figures(world: World) -> LicenseFigures:
             if (instance, user_id) in world.links
         ]
         keys[instance] = person_keys(instance, accounts.keys(), index, linked)
+        linked_by_instance[instance] = linked
+    return index, keys, linked_by_instance
+
+
+def fast_figures(world: World) -> LicenseFigures:
+    index, keys, _ = fast_keys(world)
     return figures_from_keys(keys, index)
 
 
@@ -155,3 +174,35 @@ def test_each_subscriber_is_one_persons_and_a_person_is_one_license(world: World
         for subscription in person.subscriptions:
             if person.cloud is None:  # GHES-only: by a GHES primary e-mail
                 assert subscription.upn_key in {a.email_key for a in person.server_accounts}
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds(), st.data())
+def test_committers_are_counted_by_the_persons_links_and_subscriptions_make(
+    world: World, data: st.DataObject
+) -> None:
+    """Advanced Security committers are persons as licenses are: a linked committer
+    account counts with its link's person, a subscribed cloud committer consumes."""
+    ids = [c.account_id for c in world.cloud]
+    cloud_committers = frozenset(data.draw(st.sets(st.sampled_from(ids))) if ids else ())
+    server_committers = [a for a in world.server if data.draw(st.booleans())]
+    instances = {a.instance for a in server_committers}
+    committers = Committers(
+        {
+            instance: InstanceKeys(
+                f"r{instance}",
+                [a.email_key for a in server_committers if a.instance == instance and a.email_key],
+                [
+                    a.user_id
+                    for a in server_committers
+                    if a.instance == instance and not a.email_key
+                ],
+            )
+            for instance in instances
+        },
+        frozenset((a.instance, a.user_id) for a in server_committers),
+        cloud_committers,
+    )
+    index, keys, linked = fast_keys(world)
+    fast = count_committers(committers, keys, index, linked)
+    assert fast == reference_committer_figures(world.persons(), committers)

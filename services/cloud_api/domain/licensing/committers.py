@@ -19,7 +19,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from services.cloud_api.domain.licensing.index import AccountsIndex, cloud_key, person_keys
+from services.cloud_api.domain.licensing.index import (
+    AccountsIndex,
+    LinkedAccount,
+    cloud_key,
+    person_keys,
+)
 from services.cloud_api.domain.licensing.loaders import (
     CurrentReport,
     InstanceKeys,
@@ -114,12 +119,19 @@ def count_committers(
     committers: Committers,
     keys_by_instance: Mapping[int, AbstractSet[str]],
     index: AccountsIndex,
+    linked: Mapping[int, Sequence[LinkedAccount]] | None = None,
 ) -> CommitterFigures:
     """Unique committers, from the person keys of every instance (as the figure counts
-    them) and the committers' own person keys, resolved by the same index."""
+    them) and the committers' own person keys, resolved by the same index and the same
+    identity links (``linked``: each instance's accounts a link names)."""
     server: set[str] = set()
     for instance, keys in committers.server.items():
-        server |= person_keys(instance, keys, index)
+        mine = [
+            link
+            for link in (linked or {}).get(instance, ())
+            if committers.server_committer(instance, link[0])
+        ]
+        server |= person_keys(instance, keys, index, mine)
     committing = {cloud_key(account_id) for account_id in committers.cloud}
     consuming = committing & index.consuming
     # A cloud committer that consumes nothing by itself still does through a GHES account.

@@ -205,13 +205,18 @@ class LicenseEngine:
         committers = load_committers(
             session, enterprise.id, reports, self._cloud_committers(session, enterprise, keep)
         )
+        linked = {
+            report.instance_pk: self._linked(session, report, index)
+            for report in reports
+            if index.links and report.instance_pk in committers.server
+        }
         state = FigureState(
             enterprise.id,
             enterprise.data_version,
             figures,
             utcnow(),
             tally,
-            count_committers(committers, keys, index),
+            count_committers(committers, keys, index, linked),
         )
         return Tallied(index, tally, state)
 
