@@ -5,6 +5,8 @@ database, never invalidated in its own process only)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -96,3 +98,61 @@ async def test_a_replica_that_kept_the_listing_answers_with_links_and_subscripti
             (None, [8], "kept_separate", "Enterprise"),
         ],
     )
+
+
+async def test_one_person_carries_a_link_a_subscription_and_advanced_security(
+    cloud: httpx.AsyncClient,
+) -> None:
+    """An unaffiliated cloud account (a Visual Studio subscriber, imported as a committer)
+    with a GHES committer account joined to it by a link: one person, one license of the
+    subscription's type, one committer on both sides."""
+    owner = await new_enterprise(cloud)
+    accounts = [
+        account(1, "mona", ["mona@users.example.com"], role=None, advanced_security_committer=True)
+    ]
+    assert (await import_accounts(cloud, owner, accounts)).status_code == 200
+    token = await connect(cloud, owner, server_id=SERVER)
+    users = [(7, "mona@corp.example.com"), (8, "hubot@corp.example.com")]
+    body = usage_report(users, server_id=SERVER, committers=[7])
+    assert (await push(cloud, token, body)).is_success
+    subscribers = {"subscribers": [{"upn": "mona@users.example.com", "subscription": "VS"}]}
+    response = await cloud.put(
+        "/enterprises/acme/visual-studio-subscriptions", json=subscribers, headers=auth(owner)
+    )
+    assert response.status_code == 200, response.text
+    joined = {"server_id": SERVER, "user_id": 7, "cloud_account_id": 1}
+    response = await cloud.post(
+        "/enterprises/acme/identity-links", json=joined, headers=auth(owner)
+    )
+    assert response.status_code == 201, response.text
+
+    view = await licenses(cloud, owner, include="users")
+    assert view["total_seats_consumed"] == 2  # mona (both accounts) and hubot
+    assert view["advanced_security"] == {
+        "total_committers": 1,
+        "cloud_only": 0,
+        "server_only": 0,
+        "both": 1,
+    }
+    mona = view["users"][0]
+    assert (mona["cloud_account"]["login"], mona["match_rule"]) == ("mona", "identity_link")
+    assert mona["license_type"] == "Visual Studio subscription"
+    assert mona["advanced_security_committer"] is True
+    assert [a["advanced_security_committer"] for a in mona["server_accounts"]] == [True]
+
+    csv_text = (
+        await cloud.get("/enterprises/acme/consumed-licenses.csv", headers=auth(owner))
+    ).text
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert [
+        (
+            r["github_com_login"],
+            r["license_type"],
+            r["github_com_advanced_security_license_user"],
+            r["enterprise_server_advanced_security_user_ids"],
+        )
+        for r in rows
+    ] == [
+        ("mona", "Visual Studio subscription", "true", "ghes.example.com:7"),
+        ("", "Enterprise", "false", ""),
+    ]
