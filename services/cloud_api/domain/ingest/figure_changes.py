@@ -12,7 +12,7 @@ it commits, keeps the returned state with ``LicenseEngine.store_figures``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -126,37 +126,40 @@ def create_identity_link(
     session: Session, engine: LicenseEngine, enterprise: Enterprise, request: LinkRequest
 ) -> tuple[IdentityLink, FigureState]:
     """The link applies at once: the persons it joins or splits are a history point."""
-    lock_enterprise(session, enterprise)
-    before = engine.tallied(session, enterprise, keep=True)
-    links_before = load_links(session, enterprise.id)
-    link = identity_links.create_link(session, enterprise, request)
-    state = _record_matching_change(
+    return _change_links(
         session,
         engine,
         enterprise,
-        before,
-        None,
         Cause.IDENTITY_LINK_CREATED,
-        links_before=links_before,
+        lambda: identity_links.create_link(session, enterprise, request),
     )
-    return link, state
 
 
 def delete_identity_link(
     session: Session, engine: LicenseEngine, enterprise: Enterprise, link_id: int
 ) -> tuple[IdentityLink, FigureState]:
-    lock_enterprise(session, enterprise)
-    before = engine.tallied(session, enterprise, keep=True)
-    links_before = load_links(session, enterprise.id)
-    link = identity_links.delete_link(session, enterprise, link_id)
-    state = _record_matching_change(
+    return _change_links(
         session,
         engine,
         enterprise,
-        before,
-        None,
         Cause.IDENTITY_LINK_DELETED,
-        links_before=links_before,
+        lambda: identity_links.delete_link(session, enterprise, link_id),
+    )
+
+
+def _change_links(
+    session: Session,
+    engine: LicenseEngine,
+    enterprise: Enterprise,
+    cause: Cause,
+    change: Callable[[], IdentityLink],
+) -> tuple[IdentityLink, FigureState]:
+    lock_enterprise(session, enterprise)
+    before = engine.tallied(session, enterprise, keep=True)
+    links_before = load_links(session, enterprise.id)
+    link = change()
+    state = _record_matching_change(
+        session, engine, enterprise, before, None, cause, links_before=links_before
     )
     return link, state
 
