@@ -26,6 +26,7 @@ from services.cloud_api.schemas import (
 )
 from services.common.audit_log import TOKEN_PREFIX_LENGTH, AuditContext
 from services.common.audit_route import audited
+from services.common.gc_pause import collector_paused
 from shared.errors import error_responses
 
 router = APIRouter(tags=["enterprise"], responses=error_responses())
@@ -63,18 +64,22 @@ async def replace_accounts(
 def _import_accounts(
     state: CloudState, enterprise_id: int, body: bytes, audit: AuditContext
 ) -> AccountsImported:
-    accounts = importing.parse_accounts(body)
-    with state.sessions.begin() as session:
-        target = get_enterprise(session, enterprise_id)
-        result, figures = figure_changes.import_accounts(session, state.cache, target, accounts)
-        record_entry(
-            session,
-            audit,
-            target.id,
-            accounts=result.accounts,
-            consuming=result.consuming,
-            total_seats_consumed=figures.figures.consumed,
-        )
+    # 100,000 accounts are 100,000 dicts that live through the whole import, and as many
+    # changed persons: with the cyclic collector on, each burst of allocations traversed
+    # them all again (a third of the import). Nothing here makes reference cycles.
+    with collector_paused():
+        accounts = importing.parse_accounts(body)
+        with state.sessions.begin() as session:
+            target = get_enterprise(session, enterprise_id)
+            result, figures = figure_changes.import_accounts(session, state.cache, target, accounts)
+            record_entry(
+                session,
+                audit,
+                target.id,
+                accounts=result.accounts,
+                consuming=result.consuming,
+                total_seats_consumed=figures.figures.consumed,
+            )
     state.cache.store_figures(figures)
     return AccountsImported(
         accounts=result.accounts,

@@ -43,6 +43,7 @@ from services.cloud_api.domain.ingest.history_points import (
     record_point,
 )
 from services.cloud_api.domain.licensing.engine import FigureState, LicenseEngine, Tallied
+from services.cloud_api.domain.licensing.index import AccountsIndex, imported_figure_index
 from services.cloud_api.domain.licensing.loaders import (
     CurrentReport,
     InstanceAccounts,
@@ -116,8 +117,18 @@ def import_accounts(
         account["id"]: (account["login"], consuming)
         for account, (_, consuming) in zip(accounts, result.consumption, strict=True)
     }
+    session.flush()
+    session.refresh(enterprise)
+    index = imported_figure_index(session, enterprise, result.verified, result.consumption)
     state = _record_matching_change(
-        session, engine, enterprise, before, cloud_before, Cause.ACCOUNTS_IMPORT, cloud_after
+        session,
+        engine,
+        enterprise,
+        before,
+        cloud_before,
+        Cause.ACCOUNTS_IMPORT,
+        cloud_after,
+        index=index,
     )
     return result, state
 
@@ -255,13 +266,15 @@ def _record_matching_change(
     cause: Cause,
     cloud_after: CloudInfo | None = None,
     links_before: Links | None = None,
+    index: AccountsIndex | None = None,
 ) -> FigureState:
     """The cloud accounts or the matching rules changed (not yet committed: nothing
     derived from them is kept); every instance's keys may have moved. ``links_before``:
-    the identity links before the change, when it changed them."""
+    the identity links before the change, when it changed them; ``index``: the accounts'
+    index when the caller has it from the change itself."""
     session.flush()
     session.refresh(enterprise)
-    after = engine.tallied(session, enterprise, keep=False)
+    after = engine.tallied(session, enterprise, keep=False, index=index)
     changes = _changes(before, after)
     reports = current_reports(session, enterprise.id)
     links = load_links(session, enterprise.id) if _any(changes) else {}

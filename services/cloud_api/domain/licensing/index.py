@@ -85,6 +85,29 @@ def build_figure_index(session: Session, enterprise: Enterprise) -> AccountsInde
     return replace(index, links=has_links(session, enterprise.id))
 
 
+def imported_figure_index(
+    session: Session,
+    enterprise: Enterprise,
+    verified: dict[str, int],
+    consumption: Sequence[tuple[int, bool]],
+) -> AccountsIndex:
+    """:func:`build_figure_index` of accounts an import has just stored, from the import's
+    own data rather than read back (reading 100,000 accounts back was a tenth of the
+    import). ``verified``: each verified e-mail key's one account (the import enforces one);
+    ``consumption``: ``(account_id, consumes by itself)`` of every account. With SAML the
+    full matcher decides, from the database."""
+    if enterprise.saml_enabled:
+        return build_index(session, enterprise)
+    index = make_figure_index(
+        enterprise.id,
+        enterprise.accounts_version,
+        verified.items(),
+        consumption,
+        load_subscribers(session, enterprise.id),
+    )
+    return replace(index, links=has_links(session, enterprise.id))
+
+
 def make_figure_index(
     enterprise_id: int,
     version: int,
