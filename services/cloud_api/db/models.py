@@ -228,6 +228,23 @@ class HistoryPoint(Base):
     stopped: Mapped[int | None] = mapped_column(Integer)
 
 
+class StoredFigure(Base):
+    """An enterprise's figure as last computed by a change, valid only for the data
+    version (and rules) it names (domain/licensing/stored_figures.py)."""
+
+    __tablename__ = "enterprise_figures"
+
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), primary_key=True
+    )
+    data_version: Mapped[int] = mapped_column(Integer)
+    # stored_figures.RULES when it was computed: a release that counts differently raises it.
+    rules: Mapped[int] = mapped_column(Integer)
+    # The counts as JSON text (stored_figures.py reads and writes it).
+    figure: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[datetime]
+
+
 class PersonChange(Base):
     """A person who started (+1) or stopped (-1) consuming at a history point, with the
     accounts it had then: the reports and accounts they came from may be replaced since.

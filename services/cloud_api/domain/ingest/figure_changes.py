@@ -98,6 +98,7 @@ def record_report(
     record_point(
         session, enterprise.id, Cause.REPORT, after.state.figures.consumed, persons, subject
     )
+    engine.write_figures(session, after.state)
     figure_changed(session, enterprise, after.state.figures.consumed)
     return after.state
 
@@ -253,8 +254,10 @@ def disconnect(
     session.refresh(enterprise)
     total = after.state.figures.consumed
     record_point(session, enterprise.id, Cause.INSTANCE_DISCONNECTED, total, persons, subject)
+    state = dataclasses.replace(after.state, data_version=enterprise.data_version)
+    engine.write_figures(session, state)
     figure_changed(session, enterprise, total)
-    return disconnected, dataclasses.replace(after.state, data_version=enterprise.data_version)
+    return disconnected, state
 
 
 def _record_matching_change(
@@ -303,6 +306,7 @@ def _record_matching_change(
     }
     subject = PointSubject(instances=names)
     record_point(session, enterprise.id, cause, after.state.figures.consumed, persons, subject)
+    engine.write_figures(session, after.state)
     figure_changed(session, enterprise, after.state.figures.consumed)
     return after.state
 

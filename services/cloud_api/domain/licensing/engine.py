@@ -60,6 +60,7 @@ from services.cloud_api.domain.licensing.overrides import build_overrides
 from services.cloud_api.domain.licensing.roster import build_roster, update_roster
 from services.cloud_api.domain.licensing.rules import LicenseFigures
 from services.cloud_api.domain.licensing.search import CloudText
+from services.cloud_api.domain.licensing.stored_figures import Counts, load_counts, save_counts
 from services.common.clock import utcnow
 
 DEFAULT_CACHE_MB = 1024
@@ -106,16 +107,31 @@ class LicenseEngine:
     # -- what readers call ------------------------------------------------------------
 
     def figures(self, session: Session, enterprise: Enterprise) -> FigureState:
+        """The figure of the enterprise's data version: kept, else as the change that made
+        this version stored it (``stored_figures.py``), else counted from the reports."""
         cached: FigureState | None = self._get(("figures", enterprise.id))
         if cached is not None and cached.data_version == enterprise.data_version:
             return cached
-        state = self.compute_figures(session, enterprise, keep=True)
+        stored = load_counts(session, enterprise.id, enterprise.data_version)
+        if stored is not None:
+            state = FigureState(
+                enterprise.id,
+                stored.data_version,
+                stored.figures,
+                stored.computed_at,
+                advanced_security=stored.advanced_security,
+            )
+        else:
+            state = self.compute_figures(session, enterprise, keep=True)
         self.store_figures(state)
         return state
 
     def listing(self, session: Session, enterprise: Enterprise) -> tuple[FigureState, Listing]:
         """The figure and the listing of its persons, for the enterprise's data version."""
         state = self.figures(session, enterprise)
+        if state.tally is None:  # a stored figure: the listing needs the keys counted
+            state = self.compute_figures(session, enterprise, keep=True)
+            self.store_figures(state)
         cached = self._get(("listing", enterprise.id))
         if cached is not None and cached.data_version == state.data_version:
             return state, cached
@@ -257,10 +273,24 @@ class LicenseEngine:
                 keys[report.instance_pk] = self._person_keys(session, report, index, base, ahead)
         return keys
 
+    def write_figures(self, session: Session, state: FigureState) -> None:
+        """Stores the state a change computed in the change's own transaction, so that
+        another replica's first read of this data version needs no recount."""
+        counts = Counts(
+            state.data_version, state.figures, state.advanced_security, state.computed_at
+        )
+        save_counts(session, state.enterprise_id, counts)
+
     def store_figures(self, state: FigureState) -> None:
+        """Keeps a committed state in this process (a tallied one replaces a stored one
+        of the same version: it lets the next report count only what it changes)."""
         with self._lock:
             current = self._cache.get(("figures", state.enterprise_id))
-            if current is None or current.data_version <= state.data_version:
+            if (
+                current is None
+                or current.data_version < state.data_version
+                or (current.data_version == state.data_version and state.tally is not None)
+            ):
                 self._cache.put(("figures", state.enterprise_id), state, kept.figure_size(state))
 
     def remember_index(self, index: AccountsIndex) -> None:
