@@ -67,7 +67,8 @@ def figure_size(state: FigureState) -> int:
         return ENTRY
     sets = containers(tally.keys.values()) + container(tally.everyone)
     counts = ENTRY * (len(tally.shared) + len(tally.alone))
-    return sets + strings(tally.everyone) + counts
+    # A key on several instances is counted in each (errs high, as estimates here do).
+    return sets + sum(map(strings, tally.keys.values())) + counts
 
 
 def listing_size(listing: Listing) -> int:

@@ -92,7 +92,7 @@ def order_key(logins: Mapping[int, str]) -> OrderKey:
 
 
 def build_roster(tally: KeyTally, index: AccountsIndex, logins: Mapping[int, str]) -> Roster:
-    everyone = tally.everyone
+    everyone = tally.everyone.as_set()  # made once here, dropped after
     server = [key for key in everyone if key[0] != "\t"]
     server.sort()  # plain string order: the keys are the addresses themselves
     tagged = [key for key in everyone if key[0] == "\t"]

@@ -35,8 +35,8 @@ def key_changes(
     after_consuming: AbstractSet[str],
 ) -> KeyChanges:
     if before.accounts_version != after.accounts_version or before_consuming != after_consuming:
-        was = before.everyone | before_consuming
-        now = after.everyone | after_consuming
+        was = before.everyone.as_set() | before_consuming
+        now = after.everyone.as_set() | after_consuming
         return KeyChanges(frozenset(now - was), frozenset(was - now))
     touched: set[str] = set()
     for instance in before.reports.keys() | after.reports.keys():
