@@ -63,9 +63,20 @@ class KeyUnion(AbstractSet[str]):
     def as_set(self) -> set[str]:
         return set().union(*self._sets)
 
+    def among(self, keys: AbstractSet[str]) -> set[str]:
+        """Those of ``keys`` that are on some instance (C loops: each intersection walks
+        the smaller of the two sets)."""
+        return set().union(*(keys & instance_keys for instance_keys in self._sets))
+
     def count_in(self, keys: frozenset[str]) -> int:
-        """How many of ``keys`` are on some instance (C loops over the sets)."""
-        return len(keys) - len(keys.difference(*self._sets)) if self._sets else 0
+        """How many of ``keys`` are on some instance (C loops). Each difference walks what
+        is left of ``keys``, not the instance's set, and what is left shrinks."""
+        left: AbstractSet[str] = keys
+        for instance_keys in self._sets:
+            if not left:
+                break
+            left = left - instance_keys
+        return len(keys) - len(left)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,6 @@ def key_changes(
         if before.reports.get(instance) != after.reports.get(instance):
             touched |= before.keys.get(instance, set()) ^ after.keys.get(instance, set())
     touched -= after_consuming  # a cloud account consuming by itself consumes either way
-    return KeyChanges(
-        frozenset(k for k in touched if k in after.everyone and k not in before.everyone),
-        frozenset(k for k in touched if k in before.everyone and k not in after.everyone),
-    )
+    # Set arithmetic, not a membership test per key: a first report touches every key.
+    now, was = after.everyone.among(touched), before.everyone.among(touched)
+    return KeyChanges(frozenset(now - was), frozenset(was - now))
