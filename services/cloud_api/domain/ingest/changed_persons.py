@@ -100,17 +100,24 @@ def server_accounts_of(
             picked += compress(
                 range(len(accounts.user_ids)), map(linked.__contains__, accounts.user_ids)
             )
-        for position in sorted(set(picked)) if holder.links else picked:
-            user_id, email_key = accounts.user_ids[position], accounts.email_keys[position]
-            if holder.links:
-                key = person_key(where.instance_pk, user_id, email_key, index, holder.links)
+        # Names bound once: a first report walks every one of its users here.
+        user_ids, email_keys, emails = accounts.user_ids, accounts.email_keys, accounts.emails
+        instance_pk, links, resolve, add = (
+            where.instance_pk,
+            holder.links,
+            resolved.get,
+            found.setdefault,
+        )
+        for position in sorted(set(picked)) if links else picked:
+            user_id, email_key = user_ids[position], email_keys[position]
+            if links:
+                key = person_key(instance_pk, user_id, email_key, index, links)
             elif email_key is None:
                 key = f"{prefix}{user_id}"
             else:
-                key = resolved.get(email_key, email_key)
+                key = resolve(email_key, email_key)
             if key in keys:
-                account = (where.instance_pk, user_id, accounts.emails[position])
-                found.setdefault(key, []).append(account)
+                add(key, []).append((instance_pk, user_id, emails[position]))
     return found
 
 
