@@ -30,3 +30,21 @@ def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def execute(url: str, statement: str) -> None:
+    """One statement on a benchmark's database, outside the product (to set up a case)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        import sqlite3
+
+        connection = sqlite3.connect(parsed.database or ":memory:")
+        try:
+            connection.execute(statement)
+            connection.commit()
+        finally:
+            connection.close()
+        return
+    conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(statement)

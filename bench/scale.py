@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from bench.data import cloud_accounts, instance_users, report_body
-from bench.databases import fresh_database
+from bench.databases import execute, fresh_database
 from bench.floor import measure_import_floor
 from bench.probes import metric, peak_rss_while, rss_mb, series, timed
 from bench.run import call, cloud, push, set_up
@@ -47,6 +47,17 @@ def measure_enterprise(kind: str, n: int, workdir: Path) -> dict[str, Any]:
             row.update(_warm_reads(client, owner, n))
             row.update(_after_new_reports(client, owner, tokens[0], n))
             row.update(_download(client, owner, pid))
+        # The same new process without the figure the last change stored (a database from
+        # before figures were stored, or counted by older rules): a full recount.
+        execute(url, "DELETE FROM enterprise_figures")
+        with (
+            cloud(kind, workdir, url, f"scale-recount{n}") as (base, _pid),
+            httpx.Client(base_url=base, timeout=600) as client,
+        ):
+            client.get("/healthz")
+            started = time.perf_counter()
+            call(client, "GET", LICENSES, owner)
+            row["cold_recount_s"] = time.perf_counter() - started
     with fresh_database(kind, workdir) as floor_url:
         row["import_floor_s"] = measure_import_floor(accounts, floor_url)
     row["import_ratio"] = row["import_s"] / row["import_floor_s"]
