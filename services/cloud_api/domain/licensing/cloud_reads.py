@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from services.cloud_api.domain.accounts.consumption import consumes_license
 from services.cloud_api.domain.accounts.importing import IDENTITY_KINDS, VERIFIED, identity_keys
 from services.cloud_api.domain.licensing.loaders import json_rows, raw_rows
+from services.cloud_api.domain.licensing.logins import Logins
 from services.cloud_api.domain.licensing.rules import CloudIdentity, Matcher
 from shared import InvalidEmailError, normalize_email
 
@@ -58,7 +59,7 @@ class CloudReads:
         identities = self.identities(claimants).values()
         return Matcher(identities, saml_enabled=self.saml_enabled, remember=False)
 
-    def logins(self) -> dict[int, str]:
+    def logins(self) -> Logins:
         """Every account's login, by ID (listings sort cloud persons by it)."""
         rows = json_rows(
             self.session,
@@ -67,7 +68,7 @@ class CloudReads:
             "account_id",
             self.enterprise_id,
         )
-        return {account_id: login for account_id, login in rows}
+        return Logins(rows)
 
     def searchable(self) -> Iterator[tuple[int, list[str]]]:
         """Every account's ID with what a search finds it by: login, ID, verified e-mails

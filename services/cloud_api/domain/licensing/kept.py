@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from services.cloud_api.domain.licensing.index import AccountsIndex
 from services.cloud_api.domain.licensing.loaders import InstanceAccounts, InstanceKeys
+from services.cloud_api.domain.licensing.logins import Logins
 from services.cloud_api.domain.licensing.lookup import ReportLookup
 from services.cloud_api.domain.licensing.sizes import (
     STR_OVERHEAD,
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 
 CLOUD_TEXT_PER = 80
 """Bytes of searchable text per cloud account: login, ID, addresses, ID and offset."""
-LOGIN = 150
-"""A login in a dictionary by account ID: the entry, the ID and the string."""
 IDENTITY = 400
 """A cloud identity with its tuples, and its entries in the matcher's dictionaries."""
 ENTRY = 100
@@ -78,5 +77,5 @@ def listing_size(listing: Listing) -> int:
     return listing.roster.size() + searches + ENTRY * len(listing.reports)
 
 
-def logins_size(logins: dict[int, str]) -> int:
-    return container(logins) + LOGIN * len(logins)
+def logins_size(logins: Logins) -> int:
+    return ENTRY + logins.size()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
@@ -56,7 +56,7 @@ class Listing:
     saml_enabled: bool
     reports: list[InstanceReport]
     """The current reports, by instance (the order accounts are listed in)."""
-    logins: dict[int, str]
+    logins: Mapping[int, str]
     """Every cloud account's login (the cloud persons' order)."""
     cloud_text: CloudText
     overrides: Overrides = NONE

@@ -24,6 +24,7 @@ from services.cloud_api.domain.licensing.index import (
     NO_EMAIL_PREFIX,
     AccountsIndex,
 )
+from services.cloud_api.domain.licensing.logins import Logins
 from services.cloud_api.domain.licensing.rules import bare_order, cloud_order
 from services.cloud_api.domain.licensing.sizes import containers
 
@@ -97,7 +98,8 @@ def build_roster(tally: KeyTally, index: AccountsIndex, logins: Mapping[int, str
     server.sort()  # plain string order: the keys are the addresses themselves
     tagged = [key for key in everyone if key[0] == "\t"]
     tagged += [key for key in index.consuming if key not in everyone]
-    order = order_key(logins)
+    # Most logins are looked up here: as a dictionary for the sort, dropped after.
+    order = order_key(logins.to_dict() if isinstance(logins, Logins) else logins)
     cloud = sorted((key for key in tagged if key.startswith(CLOUD_PREFIX)), key=order)
     bare = sorted((key for key in tagged if key.startswith(NO_EMAIL_PREFIX)), key=order)
     return Roster(index.version, dict(tally.reports), dict(tally.keys), (cloud, server, bare))
