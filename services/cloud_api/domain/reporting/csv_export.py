@@ -94,6 +94,16 @@ def quoted(text: str) -> str:
     return text
 
 
+def text_cell(text: str) -> str:
+    """``text`` as the CSV field of a cell: neutralized, then quoted when it must be (one
+    call for what ``cell`` and ``quoted`` do, for the million rows of a download)."""
+    if text[:1] in _FORMULA_FIRST:
+        text = "'" + text
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 class RowTemplate:
     """A CSV row whose cells are fixed but for a few: the fixed text is made once, and
     each row only fills in the few (a download writes a million)."""
@@ -104,6 +114,8 @@ class RowTemplate:
             for at, c in enumerate(cells)
         ]
         self._format = (",".join(texts) + "\r\n").format
+        self.fields = self._format
+        """The row from its variable cells' fields, already made by :func:`text_cell`."""
 
     def line(self, *values: str) -> str:
         """The row with ``values`` (cell texts, neutralized), in the variable cells' order."""

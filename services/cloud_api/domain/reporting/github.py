@@ -29,6 +29,7 @@ from services.cloud_api.domain.reporting.csv_export import (
     csv_rows,
     neutralize,
     row_cells,
+    text_cell,
 )
 from services.cloud_api.domain.reporting.licenses import VISUAL_STUDIO
 from services.cloud_api.domain.reporting.visual_studio import MATCHED
@@ -182,27 +183,27 @@ _WITHOUT_CLOUD: dict[str, Any] = {
 }
 
 
-# The row of every server-only person, but for its accounts (consumed_license_fields).
+_SERVER_ONLY_FIELDS = {
+    **_WITHOUT_CLOUD,
+    "enterprise_server_user_ids": [],
+    "enterprise_server_user": True,
+    "enterprise_server_primary_emails": [],
+    "enterprise_server_advanced_security_user_ids": [],
+    "total_user_accounts": 1,
+}
+_ACCOUNT_COLUMNS = (
+    "enterprise_server_user_ids",
+    "enterprise_server_primary_emails",
+    "enterprise_server_advanced_security_user_ids",
+)
+# The row of every server-only person, but for its accounts (consumed_license_fields);
+# and of one with a single account, the most of a download, whose count is fixed.
 _SERVER_ONLY = RowTemplate(
-    row_cells(
-        {
-            **_WITHOUT_CLOUD,
-            "enterprise_server_user_ids": [],
-            "enterprise_server_user": True,
-            "enterprise_server_primary_emails": [],
-            "enterprise_server_advanced_security_user_ids": [],
-            "total_user_accounts": 1,
-        }
-    ),
-    tuple(
-        COLUMNS.index(column)
-        for column in (
-            "enterprise_server_user_ids",
-            "enterprise_server_primary_emails",
-            "enterprise_server_advanced_security_user_ids",
-            "total_user_accounts",
-        )
-    ),
+    row_cells(_SERVER_ONLY_FIELDS),
+    tuple(COLUMNS.index(column) for column in (*_ACCOUNT_COLUMNS, "total_user_accounts")),
+)
+_ONE_ACCOUNT = RowTemplate(
+    row_cells(_SERVER_ONLY_FIELDS), tuple(COLUMNS.index(column) for column in _ACCOUNT_COLUMNS)
 )
 
 
@@ -217,26 +218,29 @@ def server_only_lines(
     their fields: a download writes a million. The few holding a Visual Studio
     subscription (``subscriptions`` by person key, ``keys`` the persons') are written
     field by field."""
-    line, lines = _SERVER_ONLY.line, []
+    line, one = _SERVER_ONLY.line, _ONE_ACCOUNT.fields
+    lines: list[str] = []
+    append = lines.append
     committing = committers.server_ids
     held = [subscriptions.get(key) for key in keys] if subscriptions else []
+    prefixes = {instance: f"{host}:" for instance, host in hosts.items()}
     for at, accounts in enumerate(persons):
         mine = held[at] if held else None
         if mine:
             fields = consumed_license_fields(None, accounts, {}, hosts, committers, mine[0])
-            lines.append(csv_rows([fields]))
-            continue
-        if len(accounts) == 1:
+            append(csv_rows([fields]))
+        elif len(accounts) == 1:
             instance, user_id, _, email = accounts[0]
-            ids, emails = f"{hosts.get(instance, 'disconnected')}:{user_id}", email or ""
+            ids = text_cell(f"{prefixes.get(instance, 'disconnected:')}{user_id}")
             commits = ids if committing and (instance, user_id) in committing else ""
+            append(one(ids, text_cell(email) if email else "", commits))
         else:
             ids = ", ".join([f"{hosts.get(a[0], 'disconnected')}:{a[1]}" for a in accounts])
             emails = ", ".join(sorted({a[3] for a in accounts if a[3] is not None}))
             commits = ", ".join(_committer_ids(accounts, hosts, committers))
-        lines.append(
-            line(neutralize(ids), neutralize(emails), neutralize(commits), str(len(accounts)))
-        )
+            append(
+                line(neutralize(ids), neutralize(emails), neutralize(commits), str(len(accounts)))
+            )
     return "".join(lines)
 
 
