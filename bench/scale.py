@@ -16,7 +16,7 @@ from bench.data import cloud_accounts, instance_users, report_body
 from bench.databases import execute, fresh_database
 from bench.floor import measure_import_floor
 from bench.probes import metric, peak_rss_while, rss_mb, series, timed
-from bench.run import call, cloud, push, set_up
+from bench.run import REPEATS, call, cloud, push, set_up
 
 INSTANCES = 10
 WARM_REQUESTS = 200
@@ -35,7 +35,13 @@ def measure_enterprise(kind: str, n: int, workdir: Path) -> dict[str, Any]:
             httpx.Client(base_url=base, timeout=600) as client,
         ):
             owner, tokens = set_up(client, INSTANCES)
-            row["import_s"] = _put_accounts(client, owner, accounts)
+            imports = [_put_accounts(client, owner, accounts)]
+            # Best of three, as the floor (a shared machine is off by a third either way):
+            # the other two into enterprises of their own, as empty as the first was.
+            for k in range(1, REPEATS):
+                other, _ = set_up(client, 0, slug=f"import{k}")
+                imports.append(_put_accounts(client, other, accounts, slug=f"import{k}"))
+            row["import_s"] = min(imports)
             for i, token in enumerate(tokens):
                 push(client, token, _body(i, n, 1))
             row["reimport_s"] = _put_accounts(client, owner, accounts)
@@ -58,8 +64,11 @@ def measure_enterprise(kind: str, n: int, workdir: Path) -> dict[str, Any]:
             started = time.perf_counter()
             call(client, "GET", LICENSES, owner)
             row["cold_recount_s"] = time.perf_counter() - started
-    with fresh_database(kind, workdir) as floor_url:
-        row["import_floor_s"] = measure_import_floor(accounts, floor_url)
+    floors = []
+    for _ in range(REPEATS):
+        with fresh_database(kind, workdir) as floor_url:
+            floors.append(measure_import_floor(accounts, floor_url))
+    row["import_floor_s"] = min(floors)
     row["import_ratio"] = row["import_s"] / row["import_floor_s"]
     print(f"enterprise {kind} {n}: {row}", flush=True)
     return row
@@ -76,12 +85,12 @@ def _body(instance: int, n: int, sequence: int, fresh: int = 0) -> bytes:
     )
 
 
-def _put_accounts(client: httpx.Client, owner: str, body: bytes) -> float:
+def _put_accounts(client: httpx.Client, owner: str, body: bytes, slug: str = "bench") -> float:
     started = time.perf_counter()
     call(
         client,
         "PUT",
-        "/enterprises/bench/accounts",
+        f"/enterprises/{slug}/accounts",
         owner,
         content=body,
         headers={"Authorization": f"Bearer {owner}", "Content-Type": "application/json"},
