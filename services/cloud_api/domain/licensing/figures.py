@@ -39,12 +39,14 @@ class KeyUnion(AbstractSet[str]):
     :meth:`as_set` makes the set for whoever wants set arithmetic over all of it (an
     import's comparison, the listing's first build), and drops it after."""
 
-    __slots__ = ("_sets", "_size")
+    __slots__ = ("_counts", "_sets", "_size")
 
     def __init__(self, keys: Mapping[int, AbstractSet[str]], shared: Mapping[str, int]) -> None:
         self._sets = tuple(keys.values())
         # A key on n instances is in n of the sets: counted once.
         self._size = sum(map(len, self._sets)) - sum(shared.values()) + len(shared)
+        self._counts: dict[int, tuple[frozenset[str], int]] = {}
+        """:meth:`count_in`'s answers by the counted set's identity (the index's sets)."""
 
     def __contains__(self, key: object) -> bool:
         return any(key in keys for keys in self._sets)
@@ -69,14 +71,26 @@ class KeyUnion(AbstractSet[str]):
         return set().union(*(keys & instance_keys for instance_keys in self._sets))
 
     def count_in(self, keys: frozenset[str]) -> int:
-        """How many of ``keys`` are on some instance (C loops). Each difference walks what
-        is left of ``keys``, not the instance's set, and what is left shrinks."""
+        """How many of ``keys`` are on some instance: carried over from the tally this one
+        was updated from (:meth:`carry`), else counted once (C loops; each difference walks
+        what is left of ``keys``, not the instance's set, and what is left shrinks)."""
+        found = self._counts.get(id(keys))
+        if found is not None and found[0] is keys:
+            return found[1]
         left: AbstractSet[str] = keys
         for instance_keys in self._sets:
             if not left:
                 break
             left = left - instance_keys
-        return len(keys) - len(left)
+        count = len(keys) - len(left)
+        self._counts[id(keys)] = (keys, count)
+        return count
+
+    def carry(self, base: KeyUnion, entered: AbstractSet[str], left: AbstractSet[str]) -> None:
+        """This union is ``base`` with ``entered`` added and ``left`` removed: the counts
+        ``base`` made hold here once moved by those keys (a report moves a few)."""
+        for keys, count in list(base._counts.values()):
+            self._counts[id(keys)] = (keys, count + len(entered & keys) - len(left & keys))
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +165,7 @@ def update_tally(
         return build_tally(accounts_version, reports, keys, consuming)
     if not changed:  # tallies are never changed in place: the base is this state
         return base
-    counted = _Counts(dict(base.shared), dict(base.alone), consuming)
+    counted = _Counts(dict(base.shared), dict(base.alone), consuming, set(), set())
     held = dict(base.keys)
     for instance in changed:
         old = held.pop(instance, set())
@@ -162,14 +176,9 @@ def update_tally(
             held[instance] = new
         else:
             del counted.alone[instance]
-    return KeyTally(
-        accounts_version,
-        dict(reports),
-        held,
-        KeyUnion(held, counted.shared),
-        counted.shared,
-        counted.alone,
-    )
+    union = KeyUnion(held, counted.shared)
+    union.carry(base.everyone, counted.entered, counted.left)
+    return KeyTally(accounts_version, dict(reports), held, union, counted.shared, counted.alone)
 
 
 def _mostly_new(base: KeyTally, changed: list[int], keys: Mapping[int, set[str]]) -> bool:
@@ -188,6 +197,10 @@ class _Counts:
     shared: dict[str, int]
     alone: dict[int, int]
     consuming: frozenset[str]
+    entered: set[str]
+    """Keys on no instance before and on some now."""
+    left: set[str]
+    """Keys on some instance before and on none now."""
 
     def replace(
         self,
@@ -204,6 +217,10 @@ class _Counts:
                 del self.shared[key]
             elif n > 1:
                 self.shared[key] = n
+            elif key in self.entered:  # n == 0: entered through another instance, gone
+                self.entered.discard(key)
+            else:
+                self.left.add(key)
             if key in self.consuming:
                 continue
             if n == 0:
@@ -215,6 +232,10 @@ class _Counts:
             n = (self.shared.get(key) or int(elsewhere)) + 1  # on how many instances now
             if n > 1:
                 self.shared[key] = n
+            elif key in self.left:  # n == 1: left through another instance, back
+                self.left.discard(key)
+            else:
+                self.entered.add(key)
             if key in self.consuming:
                 continue
             if n == 1:
