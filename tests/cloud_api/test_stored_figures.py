@@ -74,6 +74,13 @@ async def test_a_new_replica_answers_the_figure_the_last_change_stored(
     async with replica(cloud_settings) as other:
         # The same instant of computation: the replica counted nothing itself.
         assert await figure(other, owner) == written
+        # Its first persons page counts the keys; the figure and its time stay the same.
+        listed = await other.get(
+            "/enterprise/licenses", params={"include": "users"}, headers=auth(owner)
+        )
+        assert listed.json()["total_persons"] == 5
+        assert listed.json()["computed_at"] == written["computed_at"]
+        assert listed.json()["total_seats_consumed"] == written["total_seats_consumed"]
 
     # Each kind of change stores its figure: a newer report, an import, a disconnect.
     body = report([(1, "mona@example.com")], server_id="srv-1", sequence=2)

@@ -12,6 +12,7 @@ back is kept. Everything kept, of every enterprise, is in one LRU bounded in byt
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -145,7 +146,9 @@ class LicenseEngine:
         self, session: Session, enterprise: Enterprise, state: FigureState, cached: Listing | None
     ) -> tuple[FigureState, Listing]:
         if state.tally is None:  # a stored figure: the listing needs the keys counted
-            state = self.compute_figures(session, enterprise, keep=True)
+            counted = self.compute_figures(session, enterprise, keep=True)
+            # The same figure of the same version: it was computed when the change was.
+            state = dataclasses.replace(counted, computed_at=state.computed_at)
             self.store_figures(state)
         index = self._index(session, enterprise, keep=True)
         logins = self._logins(session, enterprise)
