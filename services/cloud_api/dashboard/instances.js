@@ -1,7 +1,7 @@
 // Server instances: the list, connect (the instance token shown once), rotate a token,
 // disconnect (after a confirmation), and Add server usage (upload.js).
 import {
-  ApiError, SignedOut, confirmDialog, count, el, openDialog, row, secretDialog, table, when,
+  ApiError, SignedOut, confirmDialog, count, el, messenger, openDialog, row, secretDialog, table, when,
 } from "./common.js";
 import { uploadSection } from "./upload.js";
 
@@ -88,22 +88,7 @@ function rowActions(view, instance) {
 // --- actions ------------------------------------------------------------------------------
 
 /** Shows what an action did (or why it failed) above the table and moves focus there. */
-function tell(kind, ...lines) {
-  const box = document.getElementById("instance-message");
-  if (!box) return;
-  box.replaceChildren(el("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : "status" },
-    lines.map((line) => el("p", {}, line))));
-  box.focus();
-}
-
-async function guarded(view, work) {
-  try {
-    await work();
-  } catch (error) {
-    if (error instanceof SignedOut) return view.ctx.signIn(error.message);
-    tell("bad", error instanceof ApiError && error.detail ? error.detail : error.message);
-  }
-}
+const { tell, guarded } = messenger("instance-message");
 
 async function disconnect(view, instance) {
   const confirmed = await confirmDialog({

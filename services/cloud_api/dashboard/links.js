@@ -1,7 +1,7 @@
 // Identity links on the persons page: the owners' corrections of the matching (join a GHES
 // account to a cloud account e-mail matching misses, or keep one apart), each applied or
 // dangling (an account it names is gone), with a form to add one and a delete button.
-import { ApiError, SignedOut, confirmDialog, count, el, row, table, when } from "./common.js";
+import { confirmDialog, count, el, messenger, row, table, when } from "./common.js";
 
 const COLUMNS = ["GHES account", "Link", "State", "Created", "Actions"];
 const NUMERIC = [false, false, false, false, false];
@@ -111,19 +111,4 @@ async function changed(view, what, before) {
   tell("good", what, `Consumed licenses: ${count(before)} → ${count(after)}.`);
 }
 
-function tell(kind, ...lines) {
-  const box = document.getElementById("link-message");
-  if (!box) return;
-  box.replaceChildren(el("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : "status" },
-    lines.map((line) => el("p", {}, line))));
-  box.focus();
-}
-
-async function guarded(view, work) {
-  try {
-    await work();
-  } catch (error) {
-    if (error instanceof SignedOut) return view.ctx.signIn(error.message);
-    tell("bad", error instanceof ApiError && error.detail ? error.detail : error.message);
-  }
-}
+const { tell, guarded } = messenger("link-message");

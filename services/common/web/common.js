@@ -282,6 +282,32 @@ async function copyText(field, status) {
 // --- tables -------------------------------------------------------------------------------
 
 /** A table whose cells carry their column's name (phones show it beside each cell). */
+/**
+ * A section's messages, in the element `boxId`: `tell(kind, ...lines)` shows them (an alert
+ * when `kind` is "bad", else a status) and moves focus there; `guarded(view, work)` runs a
+ * change and tells why it failed, or asks to sign in again when the session ended.
+ */
+export function messenger(boxId) {
+  function tell(kind, ...lines) {
+    const box = document.getElementById(boxId);
+    if (!box) return;
+    box.replaceChildren(el("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : "status" },
+      lines.map((line) => el("p", {}, line))));
+    box.focus();
+  }
+
+  async function guarded(view, work) {
+    try {
+      await work();
+    } catch (error) {
+      if (error instanceof SignedOut) return view.ctx.signIn(error.message);
+      tell("bad", error instanceof ApiError && error.detail ? error.detail : error.message);
+    }
+  }
+
+  return { tell, guarded };
+}
+
 export function table(columns, rows, id, numeric) {
   return el("table", { id },
     el("thead", {}, el("tr", {}, columns.map((c, i) => el("th", { scope: "col", class: numeric[i] ? "num" : null, text: c })))),
