@@ -123,3 +123,44 @@ async def test_a_cold_figure_equals_the_person_by_person_listing(
         "both": where.count((True, True)),
     }
     assert [p["advanced_security_committer"] for p in persons] == [c or s for c, s in where]
+
+
+async def test_a_cold_listing_pairs_each_user_with_its_own_address(
+    cloud: httpx.AsyncClient, replica: httpx.AsyncClient, cloud_settings: Settings
+) -> None:
+    """The keys, the IDs and the addresses are read as texts aggregated by the database in
+    user ID order and paired by position: a report stored in another order (its users as
+    sent, the highest ID first) must still give each account its own address."""
+    slug = f"e{uuid.uuid4().hex[:12]}"
+    owner = await new_enterprise(cloud, slug)
+    token = await connect(cloud, owner, slug=slug, hostname="h0", server_id=f"{slug}-0")
+    # Most addresses as their keys (the stored key is shown), some not (the address is).
+    expected = {
+        n: None if n % 7 == 0 else f"User{n}@Example.com" if n % 5 == 0 else f"user{n}@example.com"
+        for n in range(300, 0, -1)
+    }
+    assert (
+        await push(cloud, token, report(expected.items(), server_id=f"{slug}-0"))
+    ).status_code == 201
+    engine = make_engine(cloud_settings.database_url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM enterprise_figures"))  # the replica counts
+    engine.dispose()
+
+    seen: dict[int, str | None] = {}
+    for page in (1, 2, 3):
+        listed = await replica.get(
+            "/enterprise/licenses",
+            params={"include": "users", "per_page": 100, "page": page},
+            headers=auth(owner),
+        )
+        for person in listed.json()["users"]:
+            (server_account,) = person["server_accounts"]
+            seen[server_account["user_id"]] = server_account["email"]
+    assert seen == expected
+    found = await replica.get(
+        "/enterprise/licenses",
+        params={"include": "users", "q": "user123@"},
+        headers=auth(owner),
+    )
+    assert [p["server_accounts"][0]["user_id"] for p in found.json()["users"]] == [123]

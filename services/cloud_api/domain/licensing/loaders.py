@@ -111,13 +111,6 @@ def raw_rows(reader: Reader, sql: str, *params: object) -> list[tuple[Any, ...]]
     return rows
 
 
-_IDS_POSTGRES = (
-    "SELECT string_agg(user_id::text, ',' ORDER BY user_id) FROM server_users WHERE report_pk = ?"
-)
-_IDS_SQLITE = (
-    "SELECT group_concat(user_id, ',') FROM (SELECT user_id FROM server_users "
-    "WHERE report_pk = ? ORDER BY user_id)"
-)
 # Most addresses are stored exactly as their key: only the others are read.
 _OWN_EMAILS = "SELECT user_id, email FROM server_users WHERE report_pk = ? AND email <> email_key"
 
@@ -161,23 +154,27 @@ def aggregated(
 ) -> list[str]:
     """``SELECT ... FROM source`` with each part's rows aggregated by the database into
     one text, in ``order``: a hundred thousand values split in C, not a row object each.
-    ``source`` is ``table WHERE ...``; ``order`` is ``columns: ordering`` (SQLite reads
-    those columns in that order, PostgreSQL orders each aggregate)."""
+    ``source`` is ``table WHERE ...``; ``order`` is ``columns: ordering`` (the columns
+    the parts use, and the order the rows come in).
+
+    The rows come from an ordered subquery and are aggregated as they come, with no join
+    or grouping between them and the aggregates that could reorder them (PostgreSQL's
+    documentation on aggregate functions: "supplying the input values from a sorted
+    subquery will usually work", failing where the outer query joins). All the parts see
+    the one stream of rows, so parts pair up value by value. An ``ORDER BY`` inside each
+    aggregate sorted a report's 100,000 rows again on PostgreSQL 15 where the primary
+    key's index scan already gives them in order: 47 ms a report instead of 26 ms.
+    """
     used, _, order = order.partition(": ")
     postgres = _dialect(session) == "postgresql"
     columns = []
     for expression, separator, condition in parts:
         glue = _SEPARATORS[separator][0 if postgres else 1]
         where = f" FILTER (WHERE {condition})" if condition else ""
-        if postgres:
-            columns.append(f"string_agg({expression}, {glue} ORDER BY {order}){where}")
-        else:
-            columns.append(f"group_concat({expression}, {glue}){where}")
+        function = "string_agg" if postgres else "group_concat"
+        columns.append(f"{function}({expression}, {glue}){where}")
     selected = ", ".join(columns)
-    if postgres:
-        sql = f"SELECT {selected} FROM {source}"  # noqa: S608 (constant text of callers)
-    else:  # SQLite aggregates in the order rows come: an ordered subquery
-        sql = f"SELECT {selected} FROM (SELECT {used} FROM {source} ORDER BY {order})"  # noqa: S608
+    sql = f"SELECT {selected} FROM (SELECT {used} FROM {source} ORDER BY {order}) AS ordered"  # noqa: S608 (constant text of callers)
     (row,) = raw_rows(session, sql, *params)
     return [text or "" for text in row]
 
