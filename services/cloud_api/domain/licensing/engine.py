@@ -219,18 +219,24 @@ class LicenseEngine:
         the next report costs only what it changes, and two states can be told apart
         (``transitions.key_changes``). ``base``: the tally to update (the kept one by
         default)."""
-        index = index or self._index(session, enterprise, keep=keep)
         if reports is None:
             reports = current_reports(session, enterprise.id)
         if base is None:
             cached: FigureState | None = self._get(("figures", enterprise.id))
             base = cached.tally if cached is not None else None
-        keys = self._keys_by_instance(session, reports, index, base, pending)
+        # The reports' keys are read on a second connection while the index is built
+        # here (a cold start: both read for a few hundred milliseconds). The version the
+        # index will have decides which keys the kept tally already counts.
+        version = index.version if index is not None else enterprise.accounts_version
+        ahead = self._read_ahead(session, reports, version, base, pending)
+        index = index or self._index(session, enterprise, keep=keep)
+        keys = self._keys_by_instance(session, reports, index, base, pending, ahead)
         mapping = {report.instance_pk: report.report_id for report in reports}
+        asked = (index.cloud_keys,)  # what the figure counts among everyone's keys
         tally = (
-            update_tally(base, index.version, mapping, keys, index.consuming)
+            update_tally(base, index.version, mapping, keys, index.consuming, asked=asked)
             if base is not None
-            else build_tally(index.version, mapping, keys, index.consuming)
+            else build_tally(index.version, mapping, keys, index.consuming, asked=asked)
         )
         figures = figures_from_tally(tally, index)
         committers = load_committers(
@@ -264,6 +270,23 @@ class LicenseEngine:
         """The users of one stored report (committed reports are immutable: always kept)."""
         return self._accounts(session, report)
 
+    def _read_ahead(
+        self,
+        session: Session,
+        reports: list[CurrentReport],
+        version: int,
+        base: KeyTally | None,
+        pending: InstanceKeys | None,
+    ) -> KeysAhead | None:
+        """Starts reading the keys of the reports neither kept nor being applied."""
+        to_read = [
+            r
+            for r in reports
+            if (pending is None or r.report_id != pending.report_id)
+            and not self._keys_at_hand(r, version, base)
+        ]
+        return self._ahead.keys_ahead(session.get_bind(), to_read)  # type: ignore[arg-type]
+
     def _keys_by_instance(
         self,
         session: Session,
@@ -271,14 +294,8 @@ class LicenseEngine:
         index: AccountsIndex,
         base: KeyTally | None,
         pending: InstanceKeys | None,
+        ahead: KeysAhead | None,
     ) -> dict[int, set[str]]:
-        to_read = [
-            r
-            for r in reports
-            if (pending is None or r.report_id != pending.report_id)
-            and not self._keys_at_hand(r, index, base)
-        ]
-        ahead = self._ahead.keys_ahead(session.get_bind(), to_read)  # type: ignore[arg-type]
         keys = {}
         for report in reports:
             if pending is not None and report.report_id == pending.report_id:
@@ -367,10 +384,8 @@ class LicenseEngine:
             self._put(("committing", enterprise.id), (enterprise.accounts_version, found), size)
         return found
 
-    def _keys_at_hand(
-        self, report: CurrentReport, index: AccountsIndex, base: KeyTally | None
-    ) -> bool:
-        if self._counted(report, index, base):
+    def _keys_at_hand(self, report: CurrentReport, version: int, base: KeyTally | None) -> bool:
+        if self._counted(report, version, base):
             return True
         with self._lock:
             return any(
@@ -379,11 +394,11 @@ class LicenseEngine:
             )
 
     @staticmethod
-    def _counted(report: CurrentReport, index: AccountsIndex, base: KeyTally | None) -> bool:
-        """Whether the kept tally counts this report under this accounts version."""
+    def _counted(report: CurrentReport, version: int, base: KeyTally | None) -> bool:
+        """Whether the kept tally counts this report under accounts version ``version``."""
         return (
             base is not None
-            and base.accounts_version == index.version
+            and base.accounts_version == version
             and base.reports.get(report.instance_pk) == report.report_id
         )
 
@@ -395,7 +410,7 @@ class LicenseEngine:
         base: KeyTally | None,
         ahead: KeysAhead | None = None,
     ) -> set[str]:
-        if base is not None and self._counted(report, index, base):
+        if base is not None and self._counted(report, index.version, base):
             return base.keys[report.instance_pk]  # type: ignore[return-value]
         keys = self._instance_keys(session, report, ahead)
         # Links change the accounts version: keys counted under a version include them.

@@ -86,6 +86,11 @@ class KeyUnion(AbstractSet[str]):
         self._counts[id(keys)] = (keys, count)
         return count
 
+    def know(self, keys: frozenset[str], count: int) -> None:
+        """How many of ``keys`` are on some instance, counted by whoever had every key at
+        hand as one set."""
+        self._counts[id(keys)] = (keys, count)
+
     def carry(self, base: KeyUnion, entered: AbstractSet[str], left: AbstractSet[str]) -> None:
         """This union is ``base`` with ``entered`` added and ``left`` removed: the counts
         ``base`` made hold here once moved by those keys (a report moves a few)."""
@@ -113,7 +118,12 @@ def build_tally(
     reports: Mapping[int, str],
     keys: Mapping[int, set[str]],
     consuming: frozenset[str],
+    *,
+    asked: Iterable[frozenset[str]] = (),
 ) -> KeyTally:
+    """``asked``: sets the figure asks :meth:`KeyUnion.count_in` about (the index's),
+    counted here against the whole set while it exists (one lookup a key) rather than
+    later through the instances' sets (a difference a set)."""
     # Set arithmetic (C loops); only keys on several instances are counted one by one.
     sets = list(keys.values())
     if len(sets) == 1:  # a first report: every key alone, nothing to copy
@@ -138,9 +148,10 @@ def build_tally(
         - len((instance_keys & consuming_here) - multi)
         for instance, instance_keys in keys.items()
     }
-    return KeyTally(
-        accounts_version, dict(reports), dict(keys), KeyUnion(keys, shared), shared, alone
-    )
+    union = KeyUnion(keys, shared)
+    for known in (consuming, *asked):
+        union.know(known, len(known & everyone))
+    return KeyTally(accounts_version, dict(reports), dict(keys), union, shared, alone)
 
 
 def update_tally(
@@ -149,9 +160,11 @@ def update_tally(
     reports: Mapping[int, str],
     keys: Mapping[int, set[str]],
     consuming: frozenset[str],
+    *,
+    asked: Iterable[frozenset[str]] = (),
 ) -> KeyTally:
     """``base`` moved to ``reports``: by the changed instances' keys when that is cheaper,
-    else counted again."""
+    else counted again (``asked``: as :func:`build_tally`'s)."""
     changed = [
         instance
         for instance in base.reports.keys() | reports.keys()
@@ -162,7 +175,7 @@ def update_tally(
         or len(changed) > MAX_CHANGED
         or _mostly_new(base, changed, keys)
     ):
-        return build_tally(accounts_version, reports, keys, consuming)
+        return build_tally(accounts_version, reports, keys, consuming, asked=asked)
     if not changed:  # tallies are never changed in place: the base is this state
         return base
     counted = _Counts(dict(base.shared), dict(base.alone), consuming, set(), set())
