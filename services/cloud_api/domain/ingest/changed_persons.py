@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, repeat
+from operator import is_
+from typing import cast
 
 from sqlalchemy.orm import Session
 
@@ -82,50 +84,70 @@ def server_accounts_of(
     if not keys:
         return found
     resolved = index.resolved
-    addresses = {key for key in keys if not key.startswith("\t")}
-    clouds = {key for key in keys if key.startswith(CLOUD_PREFIX)}
+    # Set operations, not a pass over the keys in Python: a first report changes 100,000.
+    # The keys of accounts without an e-mail stay among the addresses, where they match
+    # nothing (an e-mail key never holds a tab).
+    clouds = keys & index.cloud_keys
+    addresses = set(keys) - clouds
     if clouds:
         addresses.update(address for address, owner in resolved.items() if owner in clouds)
     for holder in holders:
         where, accounts = holder.where, holder.accounts
-        picked = list(
-            compress(
-                range(len(accounts.user_ids)), map(addresses.__contains__, accounts.email_keys)
-            )
-        )
-        prefix = f"{NO_EMAIL_PREFIX}{where.instance_pk}:"
-        no_email = {int(key[len(prefix) :]) for key in keys if key.startswith(prefix)}
-        linked = no_email | holder.links.keys()
-        if linked:
-            picked += compress(
-                range(len(accounts.user_ids)), map(linked.__contains__, accounts.user_ids)
-            )
-        # Names bound once: a first report walks every one of its users here.
         user_ids, email_keys, emails = accounts.user_ids, accounts.email_keys, accounts.emails
-        instance_pk, links, resolve, add = (
-            where.instance_pk,
-            holder.links,
-            resolved.get,
-            found.setdefault,
+        positions = range(len(user_ids))
+        picked = list(compress(positions, map(addresses.__contains__, email_keys)))
+        prefix = f"{NO_EMAIL_PREFIX}{where.instance_pk}:"
+        bare = compress(user_ids, map(is_, email_keys, repeat(None)))
+        no_email = {user_id for user_id in bare if f"{prefix}{user_id}" in keys}
+        if holder.links:
+            linked = no_email | holder.links.keys()
+            picked += compress(positions, map(linked.__contains__, user_ids))
+            _add_linked(found, keys, sorted(set(picked)), holder, index)
+            continue
+        # A first report picks every one of its users: its keys are made with map() over
+        # C functions, and only the grouping by person is a Python step per user.
+        picked_keys = cast("list[str]", [email_keys[p] for p in picked])  # each in addresses
+        person_of = list(map(resolved.get, picked_keys, picked_keys))
+        rows = zip(
+            person_of,
+            map(user_ids.__getitem__, picked),
+            map(emails.__getitem__, picked),
+            strict=True,
         )
-        for position in sorted(set(picked)) if links else picked:
-            user_id, email_key = user_ids[position], email_keys[position]
-            if links:
-                key = person_key(instance_pk, user_id, email_key, index, links)
-            elif email_key is None:
-                key = f"{prefix}{user_id}"
-            else:
-                key = resolve(email_key, email_key)
-            if key in keys:
-                add(key, []).append((instance_pk, user_id, emails[position]))
+        instance_pk, add = where.instance_pk, found.setdefault
+        for key, user_id, email in compress(rows, map(keys.__contains__, person_of)):
+            add(key, []).append((instance_pk, user_id, email))
+        if no_email:
+            for position in compress(positions, map(no_email.__contains__, user_ids)):
+                if email_keys[position] is None:
+                    user_id = user_ids[position]
+                    add(f"{prefix}{user_id}", []).append((instance_pk, user_id, emails[position]))
     return found
+
+
+def _add_linked(
+    found: dict[str, list[ServerAccountAt]],
+    keys: AbstractSet[str],
+    positions: list[int],
+    holder: Holder,
+    index: AccountsIndex,
+) -> None:
+    """The accounts at ``positions`` of an instance with identity links, key by key."""
+    accounts, instance_pk = holder.accounts, holder.where.instance_pk
+    for position in positions:
+        user_id = accounts.user_ids[position]
+        key = person_key(instance_pk, user_id, accounts.email_keys[position], index, holder.links)
+        if key in keys:
+            found.setdefault(key, []).append((instance_pk, user_id, accounts.emails[position]))
 
 
 def load_cloud_info(
     session: Session, enterprise_id: int, keys: Iterable[str]
 ) -> dict[int, tuple[str, bool]]:
     """Login and consumption of the cloud accounts among ``keys`` (as stored now)."""
-    ids = sorted({i for i in map(cloud_id, keys) if i is not None})
+    # Inline, not cloud_id() per key: a first report passes 100,000 keys, none of a cloud account.
+    prefix = len(CLOUD_PREFIX)
+    ids = sorted({int(key[prefix:]) for key in keys if key.startswith(CLOUD_PREFIX)})
     info: dict[int, tuple[str, bool]] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
