@@ -12,7 +12,7 @@ the difference of their totals.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -157,19 +157,24 @@ def _insert_persons(
             key=stored.__getitem__,
         )
     ]
-    rows = (
-        (
-            point_id,
-            person.delta,
-            stored[position],
-            person.reason._value_,  # the plain attribute: .value is a descriptor call
-            dumps(
-                [person.cloud, [(numbered[i], user, email) for i, user, email in person.server]]
-            ).decode(),
-        )
-        for position in order
-        for person in (persons[position],)
-    )
+
+    def rows() -> Iterator[tuple[int, int, str, str, str]]:
+        for position in order:
+            person = persons[position]
+            server = person.server
+            if len(server) == 1:  # most persons: no list made by a comprehension's frame
+                ((instance, user, email),) = server
+                accounts = [(numbered[instance], user, email)]
+            else:
+                accounts = [(numbered[i], user, email) for i, user, email in server]
+            yield (
+                point_id,
+                person.delta,
+                stored[position],
+                person.reason._value_,  # the plain attribute: .value is a descriptor call
+                dumps([person.cloud, accounts]).decode(),
+            )
+
     columns = "point_id, delta, person, reason, accounts"
     raw: Any = connection.connection.driver_connection
     if connection.dialect.name == "postgresql":
@@ -177,12 +182,12 @@ def _insert_persons(
             raw.cursor() as cursor,
             cursor.copy(f"COPY person_changes ({columns}) FROM STDIN") as copy,
         ):
-            for row in rows:
+            for row in rows():
                 copy.write_row(row)
     else:
         raw.executemany(
             f"INSERT INTO person_changes ({columns}) VALUES (?, ?, ?, ?, ?)",  # noqa: S608
-            rows,
+            rows(),
         )
 
 
