@@ -11,6 +11,7 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared import public_key_text, sign_report
 from tests.builders import (
@@ -279,3 +280,30 @@ async def test_no_registered_key_is_a_clear_refusal(cloud: httpx.AsyncClient) ->
     response = await upload(cloud, owner, export_file(sequence=2))
     assert response.status_code == 409
     assert response.json()["error"] == "no_public_key"
+
+
+async def test_uploads_are_counted_in_the_metrics_as_syncs_are(cloud: httpx.AsyncClient) -> None:
+    """An applied upload is an applied report (its users observed); a refused one counts
+    by its reason, whether refused while reading the file or once read."""
+    owner = await _upload_only(cloud)
+    assert (await upload(cloud, owner, export_file(sequence=1))).status_code == 201
+    forged = await upload(cloud, owner, export_file(key=OTHER_KEY, sequence=2))
+    assert forged.status_code == 422
+    unreadable = await cloud.post(
+        "/enterprises/acme/server-usage/uploads",
+        content=b"not gzip",
+        headers={**auth(owner), "Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
+    assert unreadable.status_code == 422
+    text = (await cloud.get("/metrics")).text
+    found = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    refused = "license_sync_cloud_reports_refused_total"
+    assert found[(refused, (("reason", "signature_invalid"),))] == 1
+    assert found[(refused, (("reason", unreadable.json()["error"]),))] == 1
+    assert found[("license_sync_cloud_report_users_count", ())] == 1
+    assert found[("license_sync_cloud_report_users_sum", ())] == 2
+    assert found[("license_sync_cloud_ingest_duration_seconds_count", ())] == 1

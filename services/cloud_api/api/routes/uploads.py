@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
@@ -66,12 +67,21 @@ async def upload_server_usage(
             body = await _file_from_multipart(request, body)
     except DomainError as error:
         # Refused before the file could be read: the one refusal ingest cannot see.
+        state.metrics.refused.labels(error.error).inc()
         refused = upload_refusal(owner.enterprise_id, audit)
         await run_in_threadpool(record_unread_refusal, state.sessions, refused, error)
         raise
-    receipt = await run_in_threadpool(
-        apply_upload, state.sessions, state.cache, owner.enterprise_id, body, audit
-    )
+    started = time.perf_counter()
+    try:
+        receipt = await run_in_threadpool(
+            apply_upload, state.sessions, state.cache, owner.enterprise_id, body, audit
+        )
+    except DomainError as error:  # counted as a connected sync's refusals are
+        state.metrics.refused.labels(error.error).inc()
+        raise
+    if receipt.status == "applied":
+        state.metrics.ingest_seconds.observe(time.perf_counter() - started)
+        state.metrics.report_users.observe(receipt.users_accepted)
     response.status_code = status.HTTP_201_CREATED if receipt.status == "applied" else 200
     return receipt_view(receipt)
 
