@@ -1,5 +1,5 @@
-"""The cyclic collector's pause: what a pause kept is not traversed by the next young
-collection, nothing is exempted from collection, and the collector comes back on."""
+"""The cyclic collector's pause, and handing what a large recount made to the oldest
+generation: nothing is exempted from collection, and the collector comes back on."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import gc
 import threading
 import weakref
 
-from services.common.gc_pause import collector_paused
+from services.common.gc_pause import collector_paused, hand_to_oldest
 
 
 class _Node:
@@ -19,15 +19,22 @@ def _in_generation(obj: object, generation: int) -> bool:
     return any(found is obj for found in gc.get_objects(generation=generation))
 
 
-def test_what_a_pause_kept_is_in_the_oldest_generation_afterwards() -> None:
+def test_what_is_handed_over_is_in_the_oldest_generation_afterwards() -> None:
     assert gc.isenabled()
     with collector_paused():
         assert not gc.isenabled()
         kept = [str(n) for n in range(1000)]
         assert _in_generation(kept, 0)
+        hand_to_oldest()
     assert gc.isenabled()
     assert _in_generation(kept, 2)
     assert not _in_generation(kept, 0)
+
+
+def test_a_pause_alone_leaves_its_objects_to_the_young_collections() -> None:
+    with collector_paused():
+        kept = [str(n) for n in range(1000)]
+    assert _in_generation(kept, 0)
 
 
 def test_a_cycle_made_in_a_pause_is_still_collected() -> None:
@@ -36,6 +43,7 @@ def test_a_cycle_made_in_a_pause_is_still_collected() -> None:
         first.other, second.other = second, first
         gone = weakref.ref(first)
         del first, second
+        hand_to_oldest()
     assert gone() is not None  # reference counting alone cannot free a cycle
     gc.collect()
     assert gone() is None

@@ -64,9 +64,12 @@ from services.cloud_api.domain.licensing.rules import LicenseFigures
 from services.cloud_api.domain.licensing.search import CloudText
 from services.cloud_api.domain.licensing.stored_figures import Counts, load_counts, save_counts
 from services.common.clock import utcnow
-from services.common.gc_pause import collector_paused
+from services.common.gc_pause import collector_paused, hand_to_oldest
 
 DEFAULT_CACHE_MB = 1024
+LARGE_RECOUNT = 100_000
+"""Persons from which a recount's sets are handed to the oldest generation as made
+(``gc_pause.hand_to_oldest``): rare and large enough to be worth a delayed collection."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,8 @@ class LicenseEngine:
             # (a quarter of a listing's first build). Nothing here makes reference cycles.
             with collector_paused():
                 state = self.compute_figures(session, enterprise, keep=True)
+                if state.figures.consumed >= LARGE_RECOUNT:
+                    hand_to_oldest()
         self.store_figures(state)
         return state
 
