@@ -142,9 +142,13 @@ def _insert_persons(
     once by the point."""
     dumps = orjson.dumps
     numbered = {instance: n for n, instance in enumerate(instances)}
-    # An address (most keys) inline: a function call per person was a tenth of the rows.
+    # An address or a cloud account inline: a function call per person was a tenth of the rows.
     stored = [
-        f"e:{key}" if key[:1] != "\t" else stored_person(key, instances)
+        f"e:{key}"
+        if key[:1] != "\t"
+        else f"c:{int(key[2:]):020d}"  # as stored_person() does, inline: an import's 100,000
+        if key[:2] == CLOUD_PREFIX
+        else stored_person(key, instances)
         for key in (person.key for person in persons)
     ]
     # In key order, the index is appended to, not split page by page. Sorted by position
