@@ -14,7 +14,6 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,15 +26,7 @@ from services.common.observability import (
     request_id,
 )
 from services.ghes_agent.metrics import SyncCollector
-from tests.builders import auth, connect, new_enterprise, push, report
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    found = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
+from tests.builders import auth, connect, metric_samples, new_enterprise, push, report
 
 
 async def test_cloud_metrics_show_figures_reports_and_requests(cloud: httpx.AsyncClient) -> None:
@@ -46,7 +37,7 @@ async def test_cloud_metrics_show_figures_reports_and_requests(cloud: httpx.Asyn
     response = await cloud.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    values = samples(response.text)
+    values = metric_samples(response.text)
     assert values[("license_sync_cloud_seats_consumed", (("enterprise", "acme"),))] == 2
     assert values[("license_sync_cloud_seats_purchased", (("enterprise", "acme"),))] == 40
     assert values[("license_sync_cloud_reports_applied", (("source", "connect"),))] == 1
@@ -71,7 +62,7 @@ async def test_cloud_metrics_time_each_instance_s_connection_and_last_report(
     body = report()
     assert (await push(cloud, token, body)).status_code == 201
     after = time.time()
-    values = samples((await cloud.get("/metrics")).text)
+    values = metric_samples((await cloud.get("/metrics")).text)
     synced = (("enterprise", "acme"), ("hostname", "ghes.example.com"))
     synced += (("server_id", body["server_id"]),)
     quiet = (("enterprise", "acme"), ("hostname", "quiet.example.com"), ("server_id", ""))
@@ -96,7 +87,7 @@ def test_metrics_say_not_ready_and_still_answer_without_the_database(
     registry = CollectorRegistry()
     registry.register(make(sessionmaker(engine)))
     try:
-        values = samples(generate_latest(registry).decode())
+        values = metric_samples(generate_latest(registry).decode())
     finally:
         engine.dispose()
     assert values == {(f"{prefix}_ready", ()): 0}

@@ -11,7 +11,6 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
-from prometheus_client.parser import text_string_to_metric_families
 
 from shared import public_key_text, sign_report
 from tests.builders import (
@@ -19,6 +18,7 @@ from tests.builders import (
     connect,
     consumed,
     licenses,
+    metric_samples,
     new_enterprise,
     push,
     report,
@@ -295,12 +295,7 @@ async def test_uploads_are_counted_in_the_metrics_as_syncs_are(cloud: httpx.Asyn
         headers={**auth(owner), "Content-Type": "application/json", "Content-Encoding": "gzip"},
     )
     assert unreadable.status_code == 422
-    text = (await cloud.get("/metrics")).text
-    found = {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
+    found = metric_samples((await cloud.get("/metrics")).text)
     refused = "license_sync_cloud_reports_refused_total"
     assert found[(refused, (("reason", "signature_invalid"),))] == 1
     assert found[(refused, (("reason", unreadable.json()["error"]),))] == 1

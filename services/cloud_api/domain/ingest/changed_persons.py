@@ -117,11 +117,10 @@ def server_accounts_of(
         instance_pk, add = where.instance_pk, found.setdefault
         for key, user_id, email in compress(rows, map(keys.__contains__, person_of)):
             add(key, []).append((instance_pk, user_id, email))
-        if no_email:
-            for position in compress(positions, map(no_email.__contains__, user_ids)):
-                if email_keys[position] is None:
-                    user_id = user_ids[position]
-                    add(f"{prefix}{user_id}", []).append((instance_pk, user_id, emails[position]))
+        matches = compress(positions, map(no_email.__contains__, user_ids)) if no_email else ()
+        for position in matches:
+            user_id = user_ids[position]  # one without an e-mail: no_email holds only those
+            add(f"{prefix}{user_id}", []).append((instance_pk, user_id, emails[position]))
     return found
 
 
