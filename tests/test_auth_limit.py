@@ -18,8 +18,7 @@ from pydantic import ValidationError
 from services.cloud_api.main import create_app as create_cloud_app
 from services.cloud_api.settings import Settings
 from services.common.client_address import client_address, parse_networks
-from tests.builders import auth, new_enterprise
-from tests.test_observability import samples
+from tests.builders import auth, metric_samples, new_enterprise
 
 ATTACKER = "203.0.113.5"
 NEIGHBOUR = "198.51.100.7"
@@ -76,7 +75,7 @@ async def test_an_address_past_the_limit_is_locked_and_no_other(
         assert (await attacker.get("/healthz")).status_code == 200
         # Another address with valid credentials is unaffected.
         assert (await neighbour.get("/enterprise/licenses", headers=auth(owner))).status_code == 200
-        values = samples((await neighbour.get("/metrics")).text)
+        values = metric_samples((await neighbour.get("/metrics")).text)
     assert values[("license_sync_cloud_auth_failures_total", ())] == 20
     assert values[("license_sync_cloud_auth_rate_limited_total", ())] == 2
     answered_429 = sum(

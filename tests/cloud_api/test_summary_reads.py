@@ -13,9 +13,8 @@ from services.cloud_api.api.routes import licenses as licenses_route
 from services.cloud_api.domain.reporting import summary as summary_module
 from services.common.db import make_engine
 from services.common.probe import ProbeConnections
-from tests.builders import auth, connect, new_enterprise, push, report
+from tests.builders import auth, connect, metric_samples, new_enterprise, push, report
 from tests.conftest import OPERATOR_TOKEN
-from tests.test_observability import samples
 
 
 async def summary(cloud: httpx.AsyncClient, token: str) -> httpx.Response:
@@ -110,7 +109,7 @@ async def test_summary_reads_are_counted_under_their_route(cloud: httpx.AsyncCli
     for _ in range(3):
         await summary(cloud, owner)
     await cloud.get("/enterprise/licenses", params={"include": "users"}, headers=auth(owner))
-    values = samples((await cloud.get("/metrics")).text)
+    values = metric_samples((await cloud.get("/metrics")).text)
     key = (
         "license_sync_cloud_http_requests_total",
         (("method", "GET"), ("route", "/enterprise/licenses"), ("status", "200")),

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tests.builders import auth
+from tests.builders import auth, metric_samples
 from tests.conftest import AGENT_ADMIN_TOKEN
 from tests.test_auth_limit import ATTACKER, NEIGHBOUR, from_address
-from tests.test_observability import samples
 
 
 async def test_the_agent_limits_its_admin_token_the_same_way(agent_app: FastAPI) -> None:
@@ -25,6 +24,6 @@ async def test_the_agent_limits_its_admin_token_the_same_way(agent_app: FastAPI)
         assert locked.status_code == 429
         assert "Retry-After" in locked.headers
         assert (await neighbour.get("/sync/status", headers=auth(AGENT_ADMIN_TOKEN))).is_success
-        values = samples((await neighbour.get("/metrics")).text)
+        values = metric_samples((await neighbour.get("/metrics")).text)
     assert values[("license_sync_agent_auth_failures_total", ())] == 20
     assert values[("license_sync_agent_auth_rate_limited_total", ())] == 2

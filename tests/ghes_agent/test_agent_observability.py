@@ -8,16 +8,16 @@ import httpx
 import pytest
 import respx
 
+from tests.builders import metric_samples
 from tests.ghes_agent.conftest import CLOUD_URL, sync_now
 from tests.ghes_agent.test_sync_api import receipt_for
-from tests.test_observability import samples
 
 
 @respx.mock
 async def test_agent_metrics_show_syncs_and_pending_reports(agent: httpx.AsyncClient) -> None:
     respx.post(f"{CLOUD_URL}/server-usage").mock(side_effect=receipt_for)
     await sync_now(agent)
-    values = samples((await agent.get("/metrics")).text)
+    values = metric_samples((await agent.get("/metrics")).text)
     assert (
         values[
             ("license_sync_agent_syncs_total", (("outcome", "succeeded"), ("trigger", "manual")))
@@ -38,14 +38,14 @@ async def test_agent_metrics_time_the_last_failure_and_keep_the_report_waiting(
     cloud = respx.post(f"{CLOUD_URL}/server-usage").mock(return_value=httpx.Response(503))
     before = time.time()
     assert (await sync_now(agent))["status"] == "failed"
-    values = samples((await agent.get("/metrics")).text)
+    values = metric_samples((await agent.get("/metrics")).text)
     failed_at = values[("license_sync_agent_last_failure_timestamp_seconds", ())]
     assert before - 1 <= failed_at <= time.time() + 1
     assert ("license_sync_agent_last_success_timestamp_seconds", ()) not in values
     assert values[("license_sync_agent_pending_reports", ())] == 1
     cloud.mock(side_effect=receipt_for)
     assert (await sync_now(agent))["status"] == "succeeded"
-    values = samples((await agent.get("/metrics")).text)
+    values = metric_samples((await agent.get("/metrics")).text)
     assert values[("license_sync_agent_last_success_timestamp_seconds", ())] > failed_at
     assert values[("license_sync_agent_last_failure_timestamp_seconds", ())] == failed_at
     assert values[("license_sync_agent_pending_reports", ())] == 0
